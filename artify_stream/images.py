@@ -1,0 +1,106 @@
+"""Reading and writing still images as uint8 RGB (+ optional alpha) arrays.
+
+Pillow does the decoding: it honours EXIF orientation and converts grayscale, palette, CMYK
+and 16-bit images, which OpenCV's imread does not all do.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from artify_stream.errors import InputError, OutputError
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".tga"}
+)
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+@dataclass
+class LoadedImage:
+    """RGB pixels (H, W, 3) uint8 and, where the file had one, its alpha (H, W) uint8."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    # 16-bit and 32-bit integer modes: scale to 8 bits instead of clipping.
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    if image.mode == "F":
+        arr = np.asarray(image, dtype=np.float64)
+        top = 1.0 if arr.max() <= 1.0 else 255.0
+        return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    return image
+
+
+def read_image(path: Path, keep_alpha: bool = True) -> LoadedImage:
+    """Decode an image file, upright (EXIF), as 8-bit RGB plus alpha if it had one."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            image = _to_8bit(image)
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+            if has_alpha and keep_alpha:
+                rgba = np.asarray(image.convert("RGBA"))
+                return LoadedImage(rgb=np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]))
+            # RGB conversion handles L, P, CMYK, YCbCr, 1 and 48-bit RGB (Pillow reduces it).
+            return LoadedImage(rgb=np.ascontiguousarray(np.asarray(image.convert("RGB"))))
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: file not found") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from exc
+
+
+def write_image(path: Path, image: LoadedImage, overwrite: bool = False) -> None:
+    """Encode atomically (temp file + rename), so a failed write leaves nothing behind."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: exists (pass --overwrite to replace it)")
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise OutputError(f"{path}: unknown image format {suffix!r}")
+    if image.alpha is not None and suffix in (".png", ".webp", ".tif", ".tiff", ".gif", ".tga"):
+        pil = Image.fromarray(np.dstack([image.rgb, image.alpha]), mode="RGBA")
+    else:
+        pil = Image.fromarray(image.rgb, mode="RGB")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        options = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
+        pil.save(tmp, format=Image.registered_extensions()[suffix], **options)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc})") from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fit_long_side(rgb: np.ndarray, long_side: int | None) -> np.ndarray:
+    """Downscale (never up) so the long side is at most `long_side`, keeping aspect."""
+    import cv2
+
+    if not long_side:
+        return rgb
+    h, w = rgb.shape[:2]
+    scale = long_side / max(h, w)
+    if scale >= 1.0:
+        return rgb
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)

@@ -1,0 +1,107 @@
+"""Generator-only model files: safetensors weights + architecture config + metadata.
+
+Loading never runs code from the file: safetensors holds tensors and a str->str header only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from artify_stream.errors import ModelFileError
+from artify_stream.generator import Generator, GeneratorConfig
+
+FORMAT = "artify-stream.generator/1"
+MODEL_SUFFIX = ".safetensors"
+
+
+@dataclass
+class ModelFile:
+    """A loaded model file: its generator config, metadata and weights."""
+
+    path: Path | None
+    config: GeneratorConfig
+    metadata: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    sha256: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def build_generator(self, device: str | torch.device = "cpu") -> Generator:
+        """A generator in eval mode, fp32, with these weights."""
+        generator = Generator(self.config)
+        weights = {k: v.float() if v.is_floating_point() else v for k, v in self.state_dict.items()}
+        try:
+            generator.load_state_dict(weights, strict=True)
+        except RuntimeError as exc:
+            raise ModelFileError(f"{self.path}: weights do not match its config {self.config}: {exc}") from exc
+        return generator.eval().to(device)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_model_file(
+    path: Path,
+    generator: Generator,
+    metadata: dict[str, Any],
+    half: bool = False,
+) -> Path:
+    """Write the generator's weights, config and metadata atomically (temp file + rename)."""
+    path = Path(path)
+    state = {}
+    for name, tensor in generator.state_dict().items():
+        tensor = tensor.detach().to("cpu").contiguous()
+        if half and tensor.is_floating_point():
+            tensor = tensor.half()
+        state[name] = tensor
+    header = {
+        "format": FORMAT,
+        "config": json.dumps(generator.config.to_dict()),
+        "metadata": json.dumps(metadata, default=str),
+        "dtype": "float16" if half else "float32",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata=header)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model_file(path: Path) -> ModelFile:
+    """Read a model file written by `save_model_file`; errors name the file and what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file not found")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            header = fh.metadata() or {}
+            state = {key: fh.get_tensor(key) for key in fh.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: not a readable safetensors model file ({exc})") from exc
+    if header.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an artify-stream generator file (format={header.get('format')!r})")
+    try:
+        config = GeneratorConfig.from_dict(json.loads(header["config"]))
+        metadata = json.loads(header.get("metadata", "{}"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelFileError(f"{path}: damaged model header ({exc})") from exc
+    return ModelFile(path=path, config=config, metadata=metadata, state_dict=state, sha256=file_sha256(path))

@@ -1,0 +1,36 @@
+"""Bundled models by name, and resolving `--model` (a name or a path) to a model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from artify_stream.errors import ModelFileError
+from artify_stream.model_file import MODEL_SUFFIX, ModelFile, load_model_file
+
+BUNDLED_DIR = Path(__file__).parent / "models"
+DEFAULT_MODEL = "artify-small"
+
+
+def bundled_models() -> dict[str, Path]:
+    """Name -> path of every model shipped inside the package."""
+    return {p.name[: -len(MODEL_SUFFIX)]: p for p in sorted(BUNDLED_DIR.glob(f"*{MODEL_SUFFIX}"))}
+
+
+def resolve_model_path(name_or_path: str | Path | None) -> Path:
+    """A bundled model's name, or a path to a model file; None means the default model."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_MODEL
+    candidate = Path(name_or_path)
+    if candidate.suffix == MODEL_SUFFIX or candidate.exists() or "/" in str(name_or_path):
+        if not candidate.is_file():
+            raise ModelFileError(f"{candidate}: model file not found")
+        return candidate
+    models = bundled_models()
+    if str(name_or_path) not in models:
+        known = ", ".join(models) or "none"
+        raise ModelFileError(f"unknown model {name_or_path!r}: pass a model file path or a bundled name ({known})")
+    return models[str(name_or_path)]
+
+
+def load_model(name_or_path: str | Path | None = None) -> ModelFile:
+    return load_model_file(resolve_model_path(name_or_path))

@@ -1,0 +1,1 @@
+"""ArtifyGAN training: data, discriminator, content backbone, losses, loop, checkpoints."""

@@ -1,0 +1,208 @@
+"""Unpaired training data: photo folders, cartoon folders or clips, and edge-smoothed cartoons.
+
+Randomness (crops, flips) comes from a generator seeded by (seed, epoch, index), so an epoch
+draws the same samples whatever the worker count and after a resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from artify_stream.errors import InputError
+from artify_stream.images import is_image_path, read_image
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".gif"})
+
+
+def find_images(root: Path) -> list[Path]:
+    """Every image file under `root`, recursively, in a stable order."""
+    return sorted(p for p in Path(root).rglob("*") if p.is_file() and is_image_path(p))
+
+
+def read_usable_images(paths: list[Path], what: str, root: Path) -> list[np.ndarray]:
+    """Decode all images, skipping unreadable ones with a warning that names them."""
+    images = []
+    for path in paths:
+        try:
+            images.append(read_image(path, keep_alpha=False).rgb)
+        except InputError as exc:
+            log.warning("skipping %s", exc)
+    if not images:
+        raise InputError(f"{root}: no usable {what} image (looked for {', '.join(sorted(_suffixes()))})")
+    return images
+
+
+def _suffixes() -> set[str]:
+    from artify_stream.images import IMAGE_SUFFIXES
+
+    return set(IMAGE_SUFFIXES)
+
+
+def sample_video_frames(path: Path, step: int) -> list[np.ndarray]:
+    """Every `step`-th decoded frame of a clip as RGB uint8."""
+    import av
+
+    frames = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path}: has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for i, frame in enumerate(container.decode(stream)):
+                if i % step == 0:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+    except av.error.FFmpegError as exc:
+        if not frames:
+            raise InputError(f"{path}: not a readable video ({exc})") from exc
+        log.warning("%s: decoding stopped early (%s); using %d frames", path, exc, len(frames))
+    return frames
+
+
+def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
+    """Cartoons from a folder (images and clips, recursively) or from one clip."""
+    source = Path(source)
+    if not source.exists():
+        raise InputError(f"{source}: cartoon source not found")
+    if source.is_file():
+        if source.suffix.lower() in VIDEO_SUFFIXES:
+            frames = sample_video_frames(source, frame_step)
+        else:
+            frames = read_usable_images([source], "cartoon", source)
+        if not frames:
+            raise InputError(f"{source}: no usable cartoon frame")
+        return frames
+    images = [p for p in find_images(source) if p.suffix.lower() != ".gif"]
+    clips = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+    frames: list[np.ndarray] = []
+    for clip in clips:
+        try:
+            frames.extend(sample_video_frames(clip, frame_step))
+        except InputError as exc:
+            log.warning("skipping %s", exc)
+    if images:
+        try:
+            frames.extend(read_usable_images(images, "cartoon", source))
+        except InputError:
+            pass
+    if not frames:
+        raise InputError(f"{source}: no usable cartoon image or video")
+    return frames
+
+
+def edge_smooth(rgb: np.ndarray, kernel: int = 5) -> np.ndarray:
+    """CartoonGAN's edge-smoothed cartoon: find edges, dilate them, blur only inside that mask."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    edges = cv2.Canny(gray, 100, 200)
+    mask = cv2.dilate(edges, np.ones((kernel, kernel), np.uint8)) > 0
+    blurred = cv2.GaussianBlur(rgb, (kernel, kernel), 0)
+    out = rgb.copy()
+    out[mask] = blurred[mask]
+    return out
+
+
+class EdgeSmoothedCartoons:
+    """Edge-smoothed copies of the cartoons, made once and cached on disk by content hash."""
+
+    def __init__(self, cache_dir: Path, kernel: int) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.kernel = kernel
+
+    def __call__(self, cartoons: list[np.ndarray]) -> list[np.ndarray]:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        return [self._one(rgb) for rgb in cartoons]
+
+    def _one(self, rgb: np.ndarray) -> np.ndarray:
+        key = hashlib.sha1(rgb.tobytes() + f"{rgb.shape}|k{self.kernel}".encode()).hexdigest()
+        path = self.cache_dir / f"{key}.png"
+        if path.exists():
+            cached = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if cached is not None and cached.shape == rgb.shape:
+                return cv2.cvtColor(cached, cv2.COLOR_BGR2RGB)
+        smoothed = edge_smooth(rgb, self.kernel)
+        tmp = path.with_suffix(".tmp.png")
+        cv2.imwrite(str(tmp), cv2.cvtColor(smoothed, cv2.COLOR_RGB2BGR))
+        tmp.replace(path)
+        return smoothed
+
+
+def _random_crop(images: list[np.ndarray], size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """The same random crop (and flip) of equally sized images; upscale if smaller than the crop."""
+    h, w = images[0].shape[:2]
+    if min(h, w) < size:
+        scale = size / min(h, w)
+        new = (max(size, round(w * scale)), max(size, round(h * scale)))
+        images = [cv2.resize(im, new, interpolation=cv2.INTER_CUBIC) for im in images]
+        h, w = images[0].shape[:2]
+    top = int(rng.integers(0, h - size + 1))
+    left = int(rng.integers(0, w - size + 1))
+    flip = bool(rng.integers(0, 2))
+    out = []
+    for im in images:
+        crop = im[top : top + size, left : left + size]
+        out.append(np.ascontiguousarray(crop[:, ::-1] if flip else crop))
+    return out
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0)
+
+
+class _SeededCrops(Dataset):
+    def __init__(self, crop_size: int, seed: int) -> None:
+        self.crop_size = crop_size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+
+class PhotoCrops(_SeededCrops):
+    """Random crops and flips of the photos, as float tensors in [0, 1]."""
+
+    def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int) -> None:
+        super().__init__(crop_size, seed)
+        self.photos = photos
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        (crop,) = _random_crop([self.photos[index]], self.crop_size, self._rng(index))
+        return to_tensor(crop)
+
+
+class CartoonCrops(_SeededCrops):
+    """The same random crop of a cartoon and of its edge-smoothed copy."""
+
+    def __init__(self, cartoons: list[np.ndarray], smoothed: list[np.ndarray], crop_size: int, seed: int) -> None:
+        super().__init__(crop_size, seed + 1)
+        self.cartoons = cartoons
+        self.smoothed = smoothed
+
+    def __len__(self) -> int:
+        return len(self.cartoons)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        cartoon, smooth = _random_crop([self.cartoons[index], self.smoothed[index]], self.crop_size, self._rng(index))
+        return to_tensor(cartoon), to_tensor(smooth)
+
+
+def load_photos(root: Path) -> list[np.ndarray]:
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: photo folder not found")
+    return read_usable_images(find_images(root), "photo", root)
