@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import time
 import shlex
 import sys
 from enum import Enum
@@ -14,10 +16,11 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from artify_stream.errors import ArtifyError
+from artify_stream.errors import ArtifyError, OutputError
+from artify_stream.video import VideoOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Cartoonize photos and video with ArtifyGAN.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 class Preset(str, Enum):
@@ -81,6 +84,136 @@ def train(
     records = training.run(resume=resume)
     if training.dist.is_main and records:
         console.print(f"model file: {training.paths.model}")
+
+
+@app.command()
+def stylize(
+    source: Annotated[Path, typer.Argument(help="An image, a video, or a folder of them.")],
+    output: Annotated[Path, typer.Argument(help="Output file, or output folder (the tree is mirrored).")],
+    model: Annotated[Optional[str], typer.Option(help="Model file path or bundled model name.")] = None,
+    size: Annotated[Optional[int], typer.Option(min=4, help="Bound the output's long side (downscale only).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace outputs that exist.")] = False,
+    side_by_side: Annotated[bool, typer.Option(help="Images: write input | output side by side.")] = False,
+    engine: Annotated[str, typer.Option(help="Inference engine.")] = "torch",
+    precision: Annotated[str, typer.Option(help="fp32, fp16 (CUDA) or bf16.")] = "fp32",
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    batch: Annotated[int, typer.Option(min=1, help="Video frames per engine call.")] = VideoOptions.batch,
+    codec: Annotated[str, typer.Option(help="Video encoder (libx264, libx265, libsvtav1, h264_nvenc...).")] = VideoOptions.codec,
+    crf: Annotated[Optional[int], typer.Option(help="Constant quality for x264/x265/VP9/AV1.")] = VideoOptions.crf,
+    bitrate: Annotated[Optional[int], typer.Option(help="Target bits/s (replaces --crf).")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="Encoder preset (x264/x265).")] = VideoOptions.preset,
+    partial: Annotated[bool, typer.Option(help="On Ctrl-C keep the frames written so far as a playable file (--no-partial removes it).")] = True,
+    json_summary: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of progress.")] = False,
+) -> None:
+    """Cartoonize an image or video, or every image and video in a folder."""
+    import json
+
+    from artify_stream.errors import InputError
+    from artify_stream.images import is_image_path
+    from artify_stream.still_images import FileResult, mirrored_outputs, stylize_image_file
+    from artify_stream.video import VideoPipeline, is_video_path
+    from engines import create_engine
+
+    if not source.exists():
+        raise InputError(f"{source}: not found")
+    options = VideoOptions(long_side=size, codec=codec, crf=crf, bitrate=bitrate, preset=preset, batch=batch,
+                           overwrite=overwrite, keep_partial=partial)
+    stylizer = create_engine(model, backend=engine, precision=precision, device=device)
+
+    def one(src: Path, dst: Path) -> tuple[FileResult, dict | None]:
+        if is_video_path(src):
+            if dst.exists() and not overwrite:
+                return FileResult(src, dst, "skipped", "output exists (use --overwrite)"), None
+            with _video_progress(src, json_summary) as on_progress:
+                report = VideoPipeline(stylizer, options, on_progress).run(src, dst)
+            status = "interrupted" if report.interrupted else "done"
+            return FileResult(src, dst, status), report.to_dict()
+        return stylize_image_file(stylizer, src, dst, size, overwrite, side_by_side), None
+
+    if source.is_file():
+        result, summary = one(source, output)
+        if result.status == "skipped":
+            raise OutputError(f"{output}: exists (pass --overwrite to replace it)")
+        if json_summary:
+            typer.echo(json.dumps(summary or {"source": str(source), "output": str(output)}))
+        else:
+            console.print(f"wrote {output}")
+        if result.status == "interrupted":
+            raise typer.Exit(130)
+        return
+
+    accept = lambda p: is_image_path(p) or is_video_path(p)  # noqa: E731
+    pairs = mirrored_outputs(source, output, accept)
+    if not pairs:
+        raise InputError(f"{source}: no image or video files found")
+    results, summaries = [], []
+    for src, dst in pairs:
+        try:
+            result, summary = one(src, dst)
+        except ArtifyError as exc:
+            result, summary = FileResult(src, dst, "failed", str(exc)), None
+        results.append(result)
+        if summary:
+            summaries.append(summary)
+        if not json_summary:
+            style = {"done": "green", "skipped": "yellow", "failed": "red", "interrupted": "red"}[result.status]
+            detail = result.message if result.status == "failed" else str(result.source)
+            console.print(f"[{style}]{result.status:7}[/] {detail}", highlight=False)
+        if result.status == "interrupted":
+            break
+    counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
+    if json_summary:
+        typer.echo(json.dumps({"files": [r.__dict__ | {"source": str(r.source), "output": str(r.output)} for r in results],
+                               "videos": summaries, **counts}))
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"{source} -> {output}")
+        for column in counts:
+            table.add_column(column, justify="right")
+        table.add_row(*(str(v) for v in counts.values()))
+        for failed in (r for r in results if r.status == "failed"):
+            console.print(f"[red]failed[/] {failed.message}", highlight=False)
+        console.print(table)
+    if any(r.status == "interrupted" for r in results):
+        raise typer.Exit(130)
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _video_progress(source: Path, quiet: bool):
+    """A Rich bar per file with frames, fps and ETA; nothing when --json is on."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[fps]} fps"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(source.name, total=None, fps="-")
+        start = time.perf_counter()
+
+        def update(done: int, total: int | None) -> None:
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            progress.update(task, completed=done, total=total, fps=f"{rate:5.1f}")
+
+        yield update
+
+
+@app.command("pack-model")
+def pack_model(
+    source: Annotated[Path, typer.Argument(help="A run folder (its model.safetensors) or a model file.")],
+    output: Annotated[Path, typer.Argument(help="Where to write the packed model file.")],
+    half: Annotated[bool, typer.Option(help="Store weights as fp16 (half the size).")] = True,
+) -> None:
+    """Copy a trained generator into a standalone (by default fp16) model file for shipping."""
+    from artify_stream.model_file import load_model_file, save_model_file
+
+    model = load_model_file(source / "model.safetensors" if source.is_dir() else source)
+    save_model_file(output, model.build_generator(), model.metadata, half=half)
+    console.print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB)")
 
 
 @app.command()

@@ -6,14 +6,13 @@ and 16-bit images, which OpenCV's imread does not all do.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError, OutputError
 
 IMAGE_SUFFIXES = frozenset(
@@ -38,11 +37,11 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+        return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
     if image.mode == "F":
         arr = np.asarray(image, dtype=np.float64)
         top = 1.0 if arr.max() <= 1.0 else 255.0
-        return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+        return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
     return image
 
 
@@ -55,10 +54,10 @@ def read_image(path: Path, keep_alpha: bool = True) -> LoadedImage:
             image = _to_8bit(image)
             has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
             if has_alpha and keep_alpha:
-                rgba = np.asarray(image.convert("RGBA"))
+                rgba = np.array(image.convert("RGBA"))
                 return LoadedImage(rgb=np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]))
             # RGB conversion handles L, P, CMYK, YCbCr, 1 and 48-bit RGB (Pillow reduces it).
-            return LoadedImage(rgb=np.ascontiguousarray(np.asarray(image.convert("RGB"))))
+            return LoadedImage(rgb=np.array(image.convert("RGB")))
     except FileNotFoundError as exc:
         raise InputError(f"{path}: file not found") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
@@ -74,22 +73,15 @@ def write_image(path: Path, image: LoadedImage, overwrite: bool = False) -> None
     if suffix not in IMAGE_SUFFIXES:
         raise OutputError(f"{path}: unknown image format {suffix!r}")
     if image.alpha is not None and suffix in (".png", ".webp", ".tif", ".tiff", ".gif", ".tga"):
-        pil = Image.fromarray(np.dstack([image.rgb, image.alpha]), mode="RGBA")
+        pil = Image.fromarray(np.dstack([image.rgb, image.alpha]))
     else:
-        pil = Image.fromarray(image.rgb, mode="RGB")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+        pil = Image.fromarray(image.rgb)
+    options = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
     try:
-        options = {"quality": 95} if suffix in (".jpg", ".jpeg", ".webp") else {}
-        pil.save(tmp, format=Image.registered_extensions()[suffix], **options)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            pil.save(tmp, format=Image.registered_extensions()[suffix], **options)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write ({exc})") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def fit_long_side(rgb: np.ndarray, long_side: int | None) -> np.ndarray:

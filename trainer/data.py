@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError
 from artify_stream.images import is_image_path, read_image
 
@@ -129,9 +130,9 @@ class EdgeSmoothedCartoons:
             if cached is not None and cached.shape == rgb.shape:
                 return cv2.cvtColor(cached, cv2.COLOR_BGR2RGB)
         smoothed = edge_smooth(rgb, self.kernel)
-        tmp = path.with_suffix(".tmp.png")
-        cv2.imwrite(str(tmp), cv2.cvtColor(smoothed, cv2.COLOR_RGB2BGR))
-        tmp.replace(path)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(smoothed, cv2.COLOR_RGB2BGR))
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(png.tobytes())
         return smoothed
 
 

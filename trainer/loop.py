@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
@@ -52,6 +53,10 @@ class RunPaths:
     @property
     def config(self) -> Path:
         return self.root / "config.json"
+
+    @property
+    def content_backbone(self) -> Path:
+        return self.root / "content_backbone.json"
 
     @property
     def edge_cache(self) -> Path:
@@ -336,6 +341,7 @@ class Training:
         if self.dist.is_main:
             self.paths.root.mkdir(parents=True, exist_ok=True)
             cfg.save(self.paths.config)
+            self.paths.content_backbone.write_text(json.dumps(self.content.info.to_dict(), indent=2) + "\n")
         self.generator.train()
         self.discriminator.train()
         try:

@@ -1,0 +1,78 @@
+"""Test clips made with PyAV: video with AAC audio, VFR timestamps, odd sizes, rotation tags."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from tests.conftest import make_picture
+
+
+def write_clip(
+    path: Path,
+    frames: int = 20,
+    size: tuple[int, int] = (48, 64),  # (height, width)
+    fps: int = 10,
+    audio: bool = False,
+    vfr: bool = False,
+    rotation: int = 0,
+    pix_fmt: str = "yuv420p",
+    codec: str = "libx264",
+) -> list[int]:
+    """Write a clip; returns the video pts (in 1/1000 s) of each frame."""
+    height, width = size
+    pts_list = []
+    with av.open(str(path), "w") as out:
+        video = out.add_stream(codec, rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, pix_fmt
+        video.time_base = Fraction(1, 1000)
+        video.codec_context.time_base = Fraction(1, 1000)
+        if rotation:
+            video.set_display_rotation(rotation)
+        if audio:
+            sound = out.add_stream("aac", rate=48000)
+            sound.layout = "mono"
+        t = 0
+        for i in range(frames):
+            rgb = make_picture(height, width, seed=i)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            pts_list.append(t)
+            out.mux(video.encode(frame))
+            t += (1000 // fps) * (1 + (i % 3 == 0)) if vfr else 1000 // fps
+        out.mux(video.encode(None))
+        if audio:
+            samples = int(48000 * t / 1000)
+            tone = (np.sin(np.arange(samples) * 2 * np.pi * 440 / 48000) * 0.3).astype(np.float32)
+            for start in range(0, samples, 1024):
+                chunk = tone[None, start : start + 1024]
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 48000, start
+                out.mux(sound.encode(frame))
+            out.mux(sound.encode(None))
+    return pts_list
+
+
+def probe(path: Path) -> dict:
+    """Frame pts (ms), audio packet payloads, rotation and durations of a file."""
+    info: dict = {"video_pts": [], "audio_packets": [], "rotation": 0}
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        info["size"] = (v.codec_context.height, v.codec_context.width)
+        streams = [v] + list(c.streams.audio)
+        for packet in c.demux(*streams):
+            if packet.dts is None:
+                continue
+            if packet.stream.type == "audio":
+                info["audio_packets"].append((packet.pts, bytes(packet)))
+            else:
+                for frame in packet.decode():
+                    info["video_pts"].append(round(float(frame.pts * frame.time_base) * 1000))
+                    info["rotation"] = frame.rotation or 0
+        info["duration"] = c.duration / 1e6 if c.duration else None
+        info["video_duration"] = float(v.duration * v.time_base) if v.duration else None
+    info["video_pts"].sort()
+    return info

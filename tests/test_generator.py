@@ -1,0 +1,53 @@
+import pytest
+import torch
+from torch import nn
+
+from artify_stream.errors import ConfigError
+from artify_stream.generator import Generator, GeneratorConfig, ResidualBlock, stylize_tensor
+
+
+def test_paper_layout():
+    g = Generator()
+    convs = [m for m in g.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    # flat 7x7 64, down 128 and 256 (stride 2), 10 res blocks of two 3x3 256 convs, up 128 and 64, 7x7 to RGB
+    assert (convs[0].kernel_size, convs[0].out_channels, convs[0].stride) == ((7, 7), 64, (1, 1))
+    assert [(c.out_channels, c.stride, c.kernel_size) for c in convs[1:3]] == [(128, (2, 2), (3, 3)), (256, (2, 2), (3, 3))]
+    assert sum(isinstance(m, ResidualBlock) for m in g.modules()) == 10
+    res_convs = convs[3:23]
+    assert all(c.out_channels == 256 and c.kernel_size == (3, 3) for c in res_convs)
+    ups = convs[23:25]
+    assert all(isinstance(c, nn.ConvTranspose2d) and c.stride == (2, 2) for c in ups)
+    assert [c.out_channels for c in ups] == [128, 64]
+    assert (convs[25].kernel_size, convs[25].out_channels) == ((7, 7), 3)
+    assert len(convs) == 26  # no extra convs after the residual blocks
+    # BN + ReLU after every conv but the last
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in g.modules()) == 25
+
+
+def test_configurable_like_table_one():
+    g = Generator(GeneratorConfig(residual_blocks=8, first_kernel=3, base_width=16))
+    assert sum(isinstance(m, ResidualBlock) for m in g.modules()) == 8
+    assert g.flat[0].kernel_size == (3, 3) and g.flat[0].out_channels == 16
+
+
+@pytest.mark.parametrize("h,w", [(32, 32), (33, 47), (30, 18), (5, 7)])
+def test_any_size_keeps_shape_and_range(h, w):
+    g = Generator(GeneratorConfig(residual_blocks=1, base_width=8)).eval()
+    with torch.no_grad():
+        y = stylize_tensor(g, torch.rand(2, 3, h, w))
+    assert y.shape == (2, 3, h, w)
+    assert torch.isfinite(y).all() and y.min() >= 0 and y.max() <= 1
+
+
+def test_every_parameter_gets_a_gradient():
+    g = Generator(GeneratorConfig(residual_blocks=2, base_width=8))
+    g(torch.rand(2, 3, 16, 16)).mean().backward()
+    for name, p in g.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("bad", [dict(first_kernel=4), dict(residual_blocks=-1), dict(base_width=0)])
+def test_bad_config_is_a_clear_error(bad):
+    with pytest.raises(ConfigError):
+        GeneratorConfig(**bad)

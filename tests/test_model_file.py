@@ -1,0 +1,65 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from artify_stream.errors import ModelFileError
+from artify_stream.model_file import load_model_file, save_model_file
+from artify_stream.registry import DEFAULT_MODEL, bundled_models, load_model, resolve_model_path
+from tests.conftest import TINY
+
+
+def test_roundtrip_keeps_config_metadata_and_outputs(tiny_model):
+    loaded = load_model_file(tiny_model)
+    assert loaded.config == TINY
+    assert loaded.metadata["epoch"] == 1
+    g = loaded.build_generator()
+    x = torch.rand(1, 3, 16, 16)
+    again = load_model_file(tiny_model).build_generator()
+    assert torch.equal(g(x), again(x))
+
+
+def test_half_file_is_smaller_and_close(tiny_model, tmp_path):
+    g = load_model_file(tiny_model).build_generator()
+    half = save_model_file(tmp_path / "half.safetensors", g, {}, half=True)
+    assert half.stat().st_size < tiny_model.stat().st_size * 0.7
+    x = torch.rand(1, 3, 16, 16)
+    assert (load_model_file(half).build_generator()(x) - g(x)).abs().max() < 1e-2
+
+
+def test_missing_corrupt_and_foreign_files_are_clear_errors(tmp_path):
+    with pytest.raises(ModelFileError, match="not found"):
+        load_model_file(tmp_path / "nope.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelFileError, match="bad.safetensors"):
+        load_model_file(bad)
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"x": torch.zeros(2)}, str(foreign))
+    with pytest.raises(ModelFileError, match="not an artify-stream"):
+        load_model_file(foreign)
+
+
+def test_unknown_bundled_name_lists_what_exists():
+    with pytest.raises(ModelFileError, match="unknown model"):
+        resolve_model_path("no-such-model")
+
+
+def test_default_model_is_bundled_and_loads():
+    assert DEFAULT_MODEL in bundled_models()
+    model = load_model(None)
+    assert "content_backbone" in model.metadata and "training_command" in model.metadata
+
+
+def test_runtime_loads_a_model_without_importing_the_trainer(tiny_model):
+    code = (
+        "import sys, torch; from engines import create_engine; "
+        f"e = create_engine({str(tiny_model)!r}); e(torch.zeros(1, 8, 8, 3, dtype=torch.uint8)); "
+        "print([m for m in sys.modules if m == 'trainer' or m.startswith('trainer.')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().replace("'", '"')) == []

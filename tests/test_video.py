@@ -1,0 +1,165 @@
+"""The video pipeline on real files written with PyAV: nothing the clip had is lost or moved."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from artify_stream.errors import ConfigError, InputError, OutputError
+from artify_stream.video import VideoOptions, VideoPipeline, output_size
+from engines import create_engine
+from tests.media import probe, write_clip
+
+
+@pytest.fixture
+def engine(tiny_model):
+    return create_engine(tiny_model)
+
+
+def test_frames_timestamps_audio_and_duration_survive(engine, tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=23, audio=True, vfr=True)
+    report = VideoPipeline(engine, VideoOptions(batch=4)).run(src, dst)
+    a, b = probe(src), probe(dst)
+    assert report.frames == 23 and report.dropped == 0
+    assert b["video_pts"] == a["video_pts"]  # VFR kept, frame for frame
+    assert len(set(np.diff(a["video_pts"]))) > 1
+    assert b["audio_packets"] == a["audio_packets"]  # copied bit-exactly, same timestamps
+    assert b["duration"] == pytest.approx(a["duration"], abs=0.05)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_odd_size_and_size_bound_keep_aspect(engine, tmp_path):
+    src = tmp_path / "odd.mp4"
+    write_clip(src, frames=5, size=(45, 63), pix_fmt="yuv444p")  # 4:4:4 allows odd sizes
+    VideoPipeline(engine).run(src, tmp_path / "a.mp4")
+    assert probe(tmp_path / "a.mp4")["size"] == (44, 64)  # 4:2:0 output needs even sizes
+    VideoPipeline(engine, VideoOptions(long_side=32)).run(src, tmp_path / "b.mp4")
+    assert probe(tmp_path / "b.mp4")["size"] == (22, 32)
+    assert output_size(1920, 1080, 90, 640) == (360, 640)
+
+
+def test_rotation_tag_is_applied_to_the_pixels(tmp_path):
+    src = tmp_path / "rot.mp4"
+    write_clip(src, frames=3, size=(48, 64), rotation=90)
+    assert probe(src)["rotation"] == 90
+    identity = lambda frames: frames.clone()  # noqa: E731 - checks geometry, not style
+    dst = tmp_path / "out.mp4"
+    VideoPipeline(identity).run(src, dst)
+    out = probe(dst)
+    assert out["size"] == (64, 48) and out["rotation"] == 0
+    with av.open(str(src)) as c:
+        first = next(c.decode(video=0))
+        upright = np.rot90(first.to_ndarray(format="rgb24"), k=1)
+    with av.open(str(dst)) as c:
+        got = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert np.abs(got.astype(int) - upright.astype(int)).mean() < 12
+
+
+def test_ten_bit_input(engine, tmp_path):
+    src = tmp_path / "10bit.mkv"
+    write_clip(src, frames=4, pix_fmt="yuv420p10le")
+    report = VideoPipeline(engine).run(src, tmp_path / "o.mkv")
+    assert report.frames == 4
+
+
+def test_truncated_input_is_a_clear_error_and_leaves_nothing(engine, tmp_path):
+    src = tmp_path / "cut.mp4"
+    write_clip(src, frames=30)
+    data = src.read_bytes()
+    src.write_bytes(data[: len(data) // 2])
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(InputError, match="cut.mp4"):
+        VideoPipeline(engine).run(src, dst)
+    assert not dst.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_error_in_the_engine_stops_every_thread(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=40, audio=True)
+
+    def broken(frames):
+        raise RuntimeError("engine exploded")
+
+    start = time.perf_counter()
+    with pytest.raises(Exception, match="engine exploded"):
+        VideoPipeline(broken).run(src, tmp_path / "o.mp4")
+    assert time.perf_counter() - start < 10
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_output_checks_happen_before_work(engine, tmp_path):
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=2)
+    existing = tmp_path / "exists.mp4"
+    existing.write_bytes(b"keep")
+    with pytest.raises(OutputError, match="exists"):
+        VideoPipeline(engine).run(src, existing)
+    assert existing.read_bytes() == b"keep"
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.geteuid() != 0:  # root can write anywhere
+            with pytest.raises(OutputError, match="not writable"):
+                VideoPipeline(engine).run(src, locked / "o.mp4")
+    finally:
+        locked.chmod(0o700)
+    with pytest.raises(ConfigError):
+        VideoPipeline(engine, VideoOptions(codec="no-such-encoder")).run(src, tmp_path / "o.mp4")
+    with pytest.raises(InputError, match="not found"):
+        VideoPipeline(engine).run(tmp_path / "missing.mp4", tmp_path / "o2.mp4")
+
+
+def _slow_model_run(tiny_model, src, dst, *extra):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.Popen([sys.executable, "-m", "cli", "stylize", str(src), str(dst), "--model", str(tiny_model),
+                             "--batch", "1", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("partial", [True, False])
+def test_ctrl_c_leaves_a_playable_file_or_nothing(tiny_model, tmp_path, partial):
+    src = tmp_path / "long.mp4"
+    write_clip(src, frames=1500, size=(240, 320), fps=30)
+    dst = tmp_path / "out.mp4"
+    proc = _slow_model_run(tiny_model, src, dst, *([] if partial else ["--no-partial"]))
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".out.partial.mp4")):
+        time.sleep(0.2)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    if partial:
+        frames = probe(dst)["video_pts"]
+        assert 0 < len(frames) < 1500
+    else:
+        assert not dst.exists()
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_folder_batch_mixes_videos_and_images_and_goes_on_past_broken_files(tiny_model, tmp_path):
+    from tests.conftest import write_pictures
+
+    src = tmp_path / "in"
+    write_clip(src / "clips" / "a.mp4", frames=3) if (src / "clips").mkdir(parents=True) is None else None
+    write_pictures(src, 1)
+    (src / "clips" / "broken.mkv").write_bytes(b"not a video")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    r = subprocess.run([sys.executable, "-m", "cli", "stylize", str(src), str(tmp_path / "out"), "--model",
+                        str(tiny_model), "--json"], capture_output=True, text=True, env=env)
+    assert r.returncode == 1
+    import json
+
+    summary = json.loads(r.stdout)
+    assert (summary["done"], summary["failed"]) == (2, 1)
+    assert summary["videos"][0]["frames"] == 3 and summary["videos"][0]["dropped"] == 0
+    assert set(summary["videos"][0]["stages"]) == {"decode", "stylize", "encode"}
+    assert (tmp_path / "out" / "clips" / "a.mp4").exists() and (tmp_path / "out" / "img_000.png").exists()

@@ -1,0 +1,89 @@
+import logging
+
+import av
+import numpy as np
+import pytest
+
+from artify_stream.errors import InputError
+from trainer.data import CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, edge_smooth, load_cartoon_source, load_photos
+from tests.conftest import make_picture, write_pictures
+
+
+def write_clip(path, frames=12, size=(48, 64)):
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.height, stream.width = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(make_picture(*size, seed=i), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+def test_photos_are_found_recursively_and_broken_ones_skipped_by_name(tmp_path, caplog):
+    write_pictures(tmp_path / "a", 2, suffix=".png")
+    write_pictures(tmp_path / "a" / "b", 2, suffix=".jpg")
+    (tmp_path / "a" / "b" / "corrupt.jpg").write_bytes(b"nope")
+    with caplog.at_level(logging.WARNING):
+        photos = load_photos(tmp_path / "a")
+    assert len(photos) == 4
+    assert "corrupt.jpg" in caplog.text
+
+
+def test_folder_without_usable_images_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("hi")
+    with pytest.raises(InputError, match="no usable photo"):
+        load_photos(tmp_path / "empty")
+    with pytest.raises(InputError, match="not found"):
+        load_photos(tmp_path / "missing")
+
+
+def test_cartoon_frames_are_sampled_from_a_clip(tmp_path):
+    clip = tmp_path / "toon.mp4"
+    write_clip(clip, frames=12)
+    frames = load_cartoon_source(clip, frame_step=5)
+    assert len(frames) == 3 and frames[0].shape == (48, 64, 3)
+    # a folder mixing a clip and images uses both
+    write_pictures(tmp_path, 2)
+    assert len(load_cartoon_source(tmp_path, frame_step=4)) == 3 + 2
+
+
+def test_edge_smoothing_blurs_only_near_edges():
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[:, 20:] = 255  # one vertical edge
+    img[5, 5] = 0
+    out = edge_smooth(img, kernel=5)
+    changed = np.argwhere((out != img).any(-1))
+    assert len(changed) > 0
+    assert np.all(np.abs(changed[:, 1] - 20) <= 5)  # nothing far from the edge moved
+
+
+def test_edge_smoothed_cartoons_are_cached(tmp_path):
+    cartoons = [make_picture(32, 32, seed=s) for s in range(3)]
+    smoother = EdgeSmoothedCartoons(tmp_path / "cache", kernel=5)
+    first = smoother(cartoons)
+    files = sorted((tmp_path / "cache").glob("*.png"))
+    assert len(files) == 3
+    mtimes = [f.stat().st_mtime_ns for f in files]
+    second = smoother(cartoons)
+    assert [f.stat().st_mtime_ns for f in files] == mtimes
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def test_crops_are_deterministic_per_epoch_and_pair_aligned():
+    photos = [make_picture(40, 50, seed=i) for i in range(3)]
+    ds = PhotoCrops(photos, 16, seed=7)
+    a = ds[1]
+    assert a.shape == (3, 16, 16) and 0 <= a.min() and a.max() <= 1
+    assert (ds[1] == a).all()
+    ds.set_epoch(1)
+    assert not (ds[1] == a).all()
+    cartoons = [make_picture(40, 50, seed=i) for i in range(2)]
+    pair = CartoonCrops(cartoons, [c.copy() for c in cartoons], 16, seed=0)[0]
+    assert (pair[0] == pair[1]).all()  # same crop and flip of cartoon and its smoothed copy
+
+
+def test_small_images_are_upscaled_to_the_crop():
+    ds = PhotoCrops([make_picture(10, 12)], 32, seed=0)
+    assert ds[0].shape == (3, 32, 32)

@@ -1,0 +1,116 @@
+"""A few real training steps on tiny generated images."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from artify_stream.errors import ConfigError
+from artify_stream.model_file import load_model_file
+from trainer.config import PRESETS, TrainConfig, preset
+from trainer.loop import Training
+from tests.conftest import TINY, write_pictures
+
+FAST = TrainConfig(generator=TINY, epochs=2, init_epochs=1, batch_size=2, crop_size=24, precision="fp32", sample_count=2)
+
+
+@pytest.fixture
+def data(tmp_path):
+    write_pictures(tmp_path / "photos", 4, size=(28, 32))
+    write_pictures(tmp_path / "cartoons", 3, size=(30, 30), seed=50)
+    return tmp_path / "photos", tmp_path / "cartoons"
+
+
+def test_run_leaves_checkpoint_logs_samples_and_a_model_file(data, tmp_path):
+    run = tmp_path / "run"
+    records = Training(FAST, *data, run, command="artify train ...").run()
+    assert [r["phase"] for r in records] == ["init", "adversarial"]
+    assert "loss/d" not in records[0] and "loss/d" in records[1]
+    assert all(r["images_per_s"] > 0 for r in records)
+    assert (run / "checkpoints" / "last.pt").exists()
+    assert len(list((run / "samples").glob("*.png"))) == 2
+    assert list((run / "tensorboard").glob("events.*"))
+    assert json.loads((run / "config.json").read_text())["epochs"] == 2
+    assert json.loads((run / "content_backbone.json").read_text())["layer"] == "_blocks.10"
+    model = load_model_file(run / "model.safetensors")
+    assert model.config == TINY
+    assert model.metadata["epoch"] == 2
+    assert model.metadata["dataset_sizes"] == {"photos": 4, "cartoons": 3}
+    assert model.metadata["content_backbone"]["name"] == "efficientnet-lite0"
+    assert model.metadata["training_command"] == "artify train ..."
+    assert (run / "models" / "epoch_0001.safetensors").exists()
+    # no temp files left by the atomic writes
+    assert not list(run.rglob("*.tmp"))
+
+
+def test_resume_continues_exactly(data, tmp_path):
+    straight = tmp_path / "straight"
+    Training(FAST, *data, straight).run()
+    split = tmp_path / "split"
+    Training(FAST.with_overrides(epochs=1), *data, split).run()
+    Training(FAST, *data, split).run(resume=True)
+    a = torch.load(straight / "checkpoints" / "last.pt", weights_only=False)
+    b = torch.load(split / "checkpoints" / "last.pt", weights_only=False)
+    for key in ("generator", "discriminator"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name}"
+    logs = [json.loads(l) for l in (split / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in logs] == [1, 2]
+
+
+def test_existing_run_needs_resume(data, tmp_path):
+    run = tmp_path / "run"
+    Training(FAST.with_overrides(epochs=1, init_epochs=1), *data, run).run()
+    with pytest.raises(ConfigError, match="--resume"):
+        Training(FAST, *data, run).run()
+
+
+def test_too_few_photos_for_a_batch(data, tmp_path):
+    with pytest.raises(Exception, match="fewer than one batch"):
+        Training(FAST.with_overrides(batch_size=8), *data, tmp_path / "r").run()
+
+
+def test_presets_follow_table_one():
+    r3 = preset("paper-round3")
+    assert (r3.generator.residual_blocks, r3.generator.first_kernel, r3.lr, r3.content_weight, r3.batch_size) == (
+        10, 7, 0.001, 1e-5, 16)
+    assert preset("paper-round1").generator.residual_blocks == 8
+    assert preset("paper-round2").schedule == "exponential"
+    assert set(PRESETS) >= {"recommended", "small-cpu"}
+    with pytest.raises(ConfigError):
+        preset("nope")
+    with pytest.raises(ConfigError):
+        FAST.with_overrides(init_epochs=5)
+
+
+def test_cli_train_then_stylize_with_the_exported_model(data, tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    args = [sys.executable, "-m", "cli", "train", "--photos", data[0], "--cartoons", data[1], "--out", run,
+            "--epochs", "1", "--init-epochs", "1", "--batch-size", "2", "--crop-size", "24",
+            "--residual-blocks", "1", "--base-width", "8", "--precision", "fp32"]
+    r = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "epoch 1" in r.stderr
+    out = tmp_path / "o.png"
+    r = subprocess.run([sys.executable, "-m", "cli", "stylize", str(data[0] / "img_000.png"), str(out),
+                        "--model", str(run / "model.safetensors")], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and out.exists(), r.stderr
+
+
+def test_torchrun_two_gloo_processes(data, tmp_path):
+    run = tmp_path / "ddp"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
+    args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+            "-m", "cli", "train", "--photos", data[0], "--cartoons", data[1], "--out", run,
+            "--epochs", "2", "--init-epochs", "1", "--batch-size", "1", "--crop-size", "24",
+            "--residual-blocks", "1", "--base-width", "8", "--precision", "fp32", "--device", "cpu"]
+    r = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env, timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    logs = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in logs] == [1, 2]  # written once, by rank 0
+    assert load_model_file(run / "model.safetensors").metadata["epoch"] == 2
