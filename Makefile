@@ -4,9 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARTIFY := $(VENV)/bin/artify
 STAMP := $(VENV)/.installed
-DEMO_PRECISION ?= fp32
+DEMO_PRECISION ?= auto
 
-.PHONY: install demo test bench clean
+GST_PACKAGES := gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad python3-gi
+GST_PROBE := /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')"
+
+.PHONY: install system-deps demo test bench clean
 
 install: $(STAMP)
 
@@ -21,7 +24,16 @@ demo: $(STAMP)
 	$(ARTIFY) stylize artify_stream/samples demo-out --side-by-side --overwrite --size 480 --precision $(DEMO_PRECISION)
 	@echo "demo-out/ holds photo | cartoon pictures and the cartoonized clip (audio kept)"
 
-test: $(STAMP)
+# The live tests run a real RTSP server: GStreamer's, from Debian, driven by the system python3.
+system-deps:
+	@$(GST_PROBE) 2>/dev/null || { \
+	  echo "installing GStreamer's RTSP server for the live tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y -q --no-install-recommends $(GST_PACKAGES) >/dev/null \
+	  || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q --no-install-recommends $(GST_PACKAGES) >/dev/null; } \
+	  || echo "could not install $(GST_PACKAGES): the RTSP tests will skip (and fail under CI=true)"; }
+
+test: $(STAMP) system-deps
 	$(PY) -m pytest -q
 
 clean:

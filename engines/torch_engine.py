@@ -1,4 +1,4 @@
-"""Eager PyTorch engine: fp32, fp16 (CUDA) or bf16, channels-last."""
+"""Eager PyTorch engine: fp32, fp16 (CUDA) or bf16, channels-last. The reference for the others."""
 
 from __future__ import annotations
 
@@ -6,17 +6,23 @@ import torch
 
 from artify_stream.errors import EngineError
 from artify_stream.generator import Generator
-from engines.base import DTYPES, EngineSpec
+from engines.base import DTYPES, DeviceEngine, EngineSpec
 from engines.fused import FusedStylizer
 
 
 def check_device(device: str) -> torch.device:
     """A device that was asked for and cannot be used is an error, never a quiet CPU run."""
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise EngineError(f"device {device!r} was asked for but no CUDA GPU is usable here")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise EngineError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)") from None
     if dev.type not in ("cpu", "cuda"):
-        raise EngineError(f"unsupported device {device!r} (use cpu or cuda)")
+        raise EngineError(f"unsupported device {device!r} (use auto, cpu, cuda or cuda:N)")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise EngineError(f"device {device!r} was asked for but no CUDA GPU is usable here")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise EngineError(f"device {device!r} was asked for but this machine has {torch.cuda.device_count()} GPU(s)")
     return dev
 
 
@@ -27,21 +33,20 @@ def check_precision(precision: str, device: torch.device) -> None:
         raise EngineError("fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
 
 
-class TorchEngine:
-    """The fused graph in eager mode; the reference every other backend is checked against."""
+def fused_module(generator: Generator, precision: str, device: torch.device) -> FusedStylizer:
+    dtype = DTYPES[precision]
+    generator = generator.to(device, dtype=dtype).to(memory_format=torch.channels_last)
+    return FusedStylizer(generator, dtype).eval()
+
+
+class TorchEngine(DeviceEngine):
+    """The fused graph in eager mode."""
 
     def __init__(self, generator: Generator, spec: EngineSpec) -> None:
-        self.device = check_device(spec.device)
+        super().__init__(spec)
         check_precision(spec.precision, self.device)
-        self.spec = spec
-        dtype = DTYPES[spec.precision]
-        generator = generator.to(self.device, dtype=dtype).to(memory_format=torch.channels_last)
-        self.module = FusedStylizer(generator, dtype).eval()
+        self.module = fused_module(generator, spec.precision, self.device)
+        self.cache_path = None  # nothing is built
 
-    @torch.inference_mode()
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
-        source = frames.device
-        if frames.device != self.device:
-            frames = frames.to(self.device, non_blocking=True)
-        out = self.module(frames)
-        return out if out.device == source else out.to(source)
+    def _run(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.module(frames)

@@ -45,3 +45,29 @@ def tiny_model(tmp_path: Path) -> Path:
     with torch.no_grad():
         generator(torch.rand(2, 3, 16, 16))
     return save_model_file(tmp_path / "tiny.safetensors", generator.eval(), {"epoch": 1, "note": "test"})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_cache_dir(tmp_path_factory) -> Path:
+    """Engines built by the tests go to a temporary cache, never the user's (subprocesses inherit it)."""
+    import os
+
+    from engines.cache import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("engine-cache")
+    old = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = old
+
+
+def sample_frames(h: int, w: int) -> torch.Tensor:
+    """Two real photos (the bundled samples, from scikit-image) cropped to h x w, as uint8 NHWC."""
+    from artify_stream.images import read_image
+
+    samples = Path(__file__).resolve().parents[1] / "artify_stream" / "samples"
+    crops = [read_image(samples / name).rgb[:h, :w] for name in ("astronaut-eileen-collins.jpg", "chelsea-cat.jpg")]
+    return torch.from_numpy(np.stack(crops))

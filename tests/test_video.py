@@ -20,7 +20,7 @@ from tests.media import probe, write_clip
 
 @pytest.fixture
 def engine(tiny_model):
-    return create_engine(tiny_model)
+    return create_engine(tiny_model, "torch", "fp32", "cpu")
 
 
 def test_frames_timestamps_audio_and_duration_survive(engine, tmp_path):

@@ -44,7 +44,7 @@ def test_run_leaves_checkpoint_logs_samples_and_a_model_file(data, tmp_path):
     assert model.metadata["training_command"] == "artify train ..."
     assert (run / "models" / "epoch_0001.safetensors").exists()
     # no temp files left by the atomic writes
-    assert not list(run.rglob("*.tmp"))
+    assert not list(run.rglob("*.tmp*"))
 
 
 def test_resume_continues_exactly(data, tmp_path):

@@ -1,0 +1,195 @@
+"""The live session: capture thread -> newest-frame stylize stage -> output thread feeding every sink.
+
+capture  reads the source into a one-slot mailbox (a newer frame replaces an untaken one: a drop);
+         a lost network source is reopened with exponential backoff while the sinks keep running
+stylize  (the calling thread) takes the newest frame, resizes it and runs the engine
+output   writes each stylized frame to every sink; while no new frame comes it repeats the last
+         one (or a placeholder before the first) at the source's rate, so viewers never stall
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from artify_stream.errors import ArtifyError, InputError
+from artify_stream.live.latest import LatestSlot
+from artify_stream.live.sources import SourceLost
+from artify_stream.live.stats import LiveStats
+from artify_stream.live.urls import redact
+from artify_stream.video import output_size
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    long_side: int | None = 640  # bound the stylized size: live latency scales with pixels
+    duration: float | None = None  # seconds; None runs until Ctrl-C or the end of a file source
+    reconnect_initial: float = 0.5  # seconds before the first reconnect; doubles up to reconnect_max
+    reconnect_max: float = 8.0
+    stats_every: float = 1.0
+
+
+@dataclass
+class _Captured:
+    rgb: np.ndarray
+    time: float
+
+
+def placeholder(width: int, height: int, text: str = "waiting for the source...") -> np.ndarray:
+    frame = np.full((height, width, 3), 40, np.uint8)
+    scale = max(0.4, width / 900)
+    cv2.putText(frame, text, (max(4, width // 20), height // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (220, 220, 220),
+                max(1, round(scale * 2)), cv2.LINE_AA)
+    return frame
+
+
+class LiveSession:
+    def __init__(self, source, sinks: list, engine: Callable[[torch.Tensor], torch.Tensor],
+                 options: LiveOptions = LiveOptions(), on_stats: Callable[[LiveStats], None] | None = None) -> None:
+        if not sinks:
+            raise ArtifyError("live needs at least one sink (--to vcam, --to rtsp://..., --to out.mp4, --to preview)")
+        self.source, self.sinks, self.engine, self.options, self.on_stats = source, sinks, engine, options, on_stats
+        self.stats = LiveStats()
+        self.stop = threading.Event()
+        self.source_done = threading.Event()
+        self.errors: list[BaseException] = []
+        self.captured: LatestSlot[_Captured] = LatestSlot()
+        self.stylized: LatestSlot[_Captured] = LatestSlot()
+
+    # -- threads ---------------------------------------------------------------------------
+    def _capture(self) -> None:
+        backoff = self.options.reconnect_initial
+        first = True
+        try:
+            while not self.stop.is_set():
+                try:
+                    if not first:
+                        self.source.open()
+                    first = False
+                    for rgb in self.source.frames():
+                        self.captured.put(_Captured(rgb, time.monotonic()))
+                        self.stats.captured()
+                        backoff = self.options.reconnect_initial
+                        if self.stop.is_set():
+                            return
+                    return  # a file source ended
+                except SourceLost as exc:
+                    self.source.close()
+                    if self.stop.is_set():
+                        return
+                    self.stats.count("reconnects")
+                    log.warning("%s; reconnecting in %.1f s", redact(str(exc)), backoff)
+                    if self.stop.wait(backoff):
+                        return
+                    backoff = min(backoff * 2, self.options.reconnect_max)
+        except BaseException as exc:  # noqa: BLE001  (re-raised on the calling thread)
+            self.errors.append(exc)
+            self.stop.set()
+        finally:
+            self.source_done.set()
+            self.captured.close()
+
+    def _output(self, width: int, height: int, fps: float) -> None:
+        interval = 1.0 / max(fps, 1.0)
+        last: _Captured | None = None
+        try:
+            while not self.stop.is_set():
+                item = self.stylized.take(timeout=interval * 1.5)
+                if item is None:
+                    if self.stylized.closed:
+                        return
+                    # No new frame in time (slow engine or lost source): keep the sinks fed.
+                    frame = last.rgb if last is not None else placeholder(width, height)
+                    for sink in self.sinks:
+                        sink.write(frame, time.monotonic())
+                    self.stats.count("repeated")
+                    continue
+                for sink in self.sinks:
+                    sink.write(item.rgb, item.time)
+                    if getattr(sink, "closed_by_user", False):
+                        self.stop.set()
+                self.stats.delivered(item.time)
+                last = item
+        except BaseException as exc:  # noqa: BLE001
+            self.errors.append(exc)
+            self.stop.set()
+
+    # -- the session ---------------------------------------------------------------------
+    def run(self) -> dict:
+        """Open the source and every sink, stream until stopped; returns the final stats."""
+        src_w, src_h, fps = self.source.open()
+        width, height = output_size(src_w, src_h, 0, self.options.long_side)
+        opened = []
+        try:
+            for sink in self.sinks:
+                sink.open(width, height, fps)
+                opened.append(sink)
+            log.info("live: %s (%dx%d, %.1f fps) -> %s at %dx%d", self.source.name, src_w, src_h, fps,
+                     ", ".join(s.name for s in self.sinks), width, height)
+            threads = [threading.Thread(target=self._capture, name="capture", daemon=True),
+                       threading.Thread(target=self._output, args=(width, height, fps), name="output", daemon=True)]
+            for t in threads:
+                t.start()
+            try:
+                self._stylize_loop(width, height)
+            finally:
+                self.stop.set()
+                self.captured.close()
+                self.stylized.close()
+                for t in threads:
+                    t.join(timeout=10)
+        finally:
+            self.source.close()
+            for sink in reversed(opened):
+                try:
+                    sink.close()
+                except ArtifyError as exc:
+                    self.errors.append(exc)
+        if self.errors:
+            raise self.errors[0]
+        return self.snapshot()
+
+    def snapshot(self) -> dict:
+        self.stats.dropped = self.captured.dropped
+        self.stats.sink_dropped = {"all sinks": self.stylized.dropped}
+        return self.stats.snapshot()
+
+    def _stylize_loop(self, width: int, height: int) -> None:
+        deadline = time.monotonic() + self.options.duration if self.options.duration else None
+        next_stats = time.monotonic() + self.options.stats_every
+        while not self.stop.is_set():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return
+            if self.on_stats and now >= next_stats:
+                self.snapshot()
+                self.on_stats(self.stats)
+                next_stats = now + self.options.stats_every
+            item = self.captured.take(timeout=0.1)
+            if item is None:
+                if self.source_done.is_set():
+                    return
+                continue
+            rgb = item.rgb
+            if rgb.shape[1] != width or rgb.shape[0] != height:
+                rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+            out = self.engine(torch.from_numpy(np.ascontiguousarray(rgb))[None])[0]
+            self.stylized.put(_Captured(out.cpu().numpy(), item.time))
+
+
+def run_live(source, sinks: list, engine, options: LiveOptions = LiveOptions(),
+             on_stats: Callable[[LiveStats], None] | None = None) -> dict:
+    """Stream `source` through `engine` into every sink; returns latency, fps and drop statistics."""
+    try:
+        return LiveSession(source, sinks, engine, options, on_stats).run()
+    except SourceLost as exc:  # the very first open: nothing to keep running yet
+        raise InputError(f"{exc} (is the camera or server reachable?)") from None

@@ -1,0 +1,181 @@
+"""`--engine auto`: which backend, precision and device this machine runs fastest, and why.
+
+On NVIDIA GPUs: TensorRT FP16 when torch-tensorrt loads, else torch.compile FP16 with CUDA
+graphs, else eager FP16. On the CPU the candidates are timed once per model and machine
+(the result is kept in the engine cache) and the fastest wins. A device that was asked for
+and cannot be used is an error, never a quiet fallback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from artify_stream.errors import EngineError
+from engines.base import BACKENDS, PRECISIONS, Engine, EngineSpec
+from engines.cache import CacheKey, EngineCache, device_name, library_versions
+from engines.torch_engine import check_device
+
+log = logging.getLogger(__name__)
+
+PROBE_SIZE = (256, 256)
+PROBE_RUNS = 3
+
+
+@dataclass(frozen=True)
+class MachineFacts:
+    """What can run here; gathered once, passed around so choices are plain functions of it."""
+
+    cuda: bool
+    cpu_bf16: bool
+    onnxruntime: bool
+    tensorrt_problem: str | None  # None when torch_tensorrt imports
+
+    @classmethod
+    def gather(cls) -> MachineFacts:
+        from engines.tensorrt_engine import import_torch_tensorrt
+
+        problem = None
+        try:
+            import_torch_tensorrt()
+        except EngineError as exc:
+            problem = str(exc)
+        return cls(cuda=torch.cuda.is_available(), cpu_bf16=cpu_has_bf16(),
+                   onnxruntime=importlib.util.find_spec("onnxruntime") is not None, tensorrt_problem=problem)
+
+
+def cpu_has_bf16() -> bool:
+    """True where oneDNN has native bf16 kernels (AVX-512 BF16 / AMX); emulated bf16 is slower than fp32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@dataclass(frozen=True)
+class Choice:
+    spec: EngineSpec
+    reason: str
+
+
+def default_precision(backend: str, device: str, facts: MachineFacts) -> str:
+    if device.startswith("cuda"):
+        return "fp16"
+    if backend == "onnx":
+        return "fp32"
+    return "bf16" if facts.cpu_bf16 else "fp32"
+
+
+def resolve_device(device: str, facts: MachineFacts) -> str:
+    if device == "auto":
+        return "cuda" if facts.cuda else "cpu"
+    check_device(device)
+    return device
+
+
+def explicit_choice(backend: str, precision: str, device: str, facts: MachineFacts) -> Choice:
+    """An engine the user named: resolved and checked, never substituted."""
+    if backend not in BACKENDS:
+        raise EngineError(f"unknown engine {backend!r}; choose auto, {', '.join(BACKENDS)}")
+    if precision != "auto" and precision not in PRECISIONS:
+        raise EngineError(f"unknown precision {precision!r}; choose auto, {', '.join(PRECISIONS)}")
+    device = resolve_device(device, facts)
+    if backend == "tensorrt" and not device.startswith("cuda"):
+        raise EngineError("the tensorrt engine runs on NVIDIA GPUs only; this run is on the CPU "
+                          "(use --engine auto, torch, compile or onnx)")
+    if precision == "auto":
+        precision = default_precision(backend, device, facts)
+    return Choice(EngineSpec(backend, precision, device), "asked for")
+
+
+def gpu_candidates(precision: str, device: str, facts: MachineFacts) -> list[Choice]:
+    """Best first; later ones are used only if an earlier one fails to build (with a warning)."""
+    precision = "fp16" if precision == "auto" else precision
+    found = []
+    if facts.tensorrt_problem is None and precision in ("fp16", "fp32"):
+        found.append(Choice(EngineSpec("tensorrt", precision, device), "NVIDIA GPU with torch-tensorrt: TensorRT is fastest"))
+        why_compile = "TensorRT failed to build"
+    else:
+        why_compile = f"TensorRT unavailable ({facts.tensorrt_problem})" if facts.tensorrt_problem else \
+            f"TensorRT does not run {precision}"
+    found.append(Choice(EngineSpec("compile", precision, device), f"{why_compile}; torch.compile with CUDA graphs"))
+    found.append(Choice(EngineSpec("torch", precision, device), "torch.compile failed; eager PyTorch"))
+    return found
+
+
+def cpu_candidates(precision: str, facts: MachineFacts) -> list[EngineSpec]:
+    """The CPU options worth timing. torch.compile is left out: its build (~20 s per frame size
+    here) costs more than it saves on a typical job; ask for it with --engine compile."""
+    specs = []
+    for backend, prec in (("torch", "fp32"), ("torch", "bf16"), ("onnx", "fp32")):
+        if precision not in ("auto", prec):
+            continue
+        if prec == "bf16" and not facts.cpu_bf16 and precision == "auto":
+            continue
+        if backend == "onnx" and not facts.onnxruntime:
+            continue
+        specs.append(EngineSpec(backend, prec, "cpu"))
+    if not specs:
+        raise EngineError(f"no CPU engine runs {precision}; use fp32 or bf16")
+    return specs
+
+
+def time_engine(engine: Engine, size: tuple[int, int] = PROBE_SIZE, runs: int = PROBE_RUNS, batch: int = 1) -> float:
+    """Median ms per frame after one warm-up call."""
+    frames = torch.randint(0, 256, (batch, *size, 3), dtype=torch.uint8)
+    engine(frames)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        engine(frames)
+        times.append((time.perf_counter() - start) * 1000 / batch)
+    return statistics.median(times)
+
+
+def measured_cpu_choice(precision: str, facts: MachineFacts, model_sha256: str, cache: EngineCache,
+                        build: Callable[[EngineSpec], Engine]) -> list[Choice]:
+    """Time each CPU candidate once per model/CPU/library versions (kept in the cache); fastest first."""
+    specs = cpu_candidates(precision, facts)
+    key = CacheKey(model_sha256, "cpu-probe", precision, f"{PROBE_SIZE[0]}x{PROBE_SIZE[1]}", device_name(torch.device("cpu")),
+                   library_versions("onnxruntime"))
+    timings = cache.read_json(key, "timings.json")
+    labels = [s.label() for s in specs]
+    if timings is None or sorted(timings) != sorted(labels):
+        timings = {}
+        log.info("timing the CPU engines once for this model (%s)...", ", ".join(labels))
+        for spec in specs:
+            try:
+                timings[spec.label()] = round(time_engine(build(spec)), 2)
+            except EngineError as exc:
+                log.warning("%s did not build (%s); leaving it out", spec.label(), exc)
+                timings[spec.label()] = None
+        cache.write_json(key, "timings.json", timings)
+    ranked = sorted((s for s in specs if timings.get(s.label()) is not None), key=lambda s: timings[s.label()])
+    if not ranked:
+        raise EngineError("no CPU engine could be built; see the warnings above")
+    summary = ", ".join(f"{s.backend} {s.precision} {timings[s.label()]:.0f} ms" for s in ranked)
+    why = f"fastest measured on this CPU at {PROBE_SIZE[0]}x{PROBE_SIZE[1]} ({summary})"
+    if not facts.cpu_bf16:
+        why += "; this CPU has no native bf16"
+    return [Choice(ranked[0], why)] + [Choice(s, "faster engines failed to build") for s in ranked[1:]]
+
+
+def choose(backend: str, precision: str, device: str, facts: MachineFacts, model_sha256: str, cache: EngineCache,
+           build: Callable[[EngineSpec], Engine]) -> list[Choice]:
+    """Candidates best first: one for a named engine, a fallback ladder for auto."""
+    if backend != "auto":
+        return [explicit_choice(backend, precision, device, facts)]
+    if precision != "auto" and precision not in PRECISIONS:
+        raise EngineError(f"unknown precision {precision!r}; choose auto, {', '.join(PRECISIONS)}")
+    device = resolve_device(device, facts)
+    if device.startswith("cuda"):
+        return gpu_candidates(precision, device, facts)
+    if precision == "fp16":
+        raise EngineError("fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
+    return measured_cpu_choice(precision, facts, model_sha256, cache, build)

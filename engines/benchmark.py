@@ -1,0 +1,114 @@
+"""`artify bench`: ms/frame and fps of each engine and precision at each size, on this machine.
+
+Every record is measured in the same run, so speed-ups over eager fp32 are ratios on one
+machine. Build time (exports, compiles, TensorRT) is left out: each engine is warmed up first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+import torch
+
+from artify_stream.errors import EngineError
+from artify_stream.model_file import ModelFile
+from engines import build_engine
+from engines.auto import MachineFacts, cpu_has_bf16
+from engines.base import BACKENDS, EngineSpec
+from engines.cache import EngineCache
+from engines.shapes import ShapeRange, size_label
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchRecord:
+    engine: str
+    precision: str
+    size: str
+    ms_per_frame: float | None
+    fps: float | None
+    speedup_vs_eager_fp32: float | None
+    device: str = "cpu"
+    error: str | None = None
+
+
+def bench_specs(engines: Iterable[str], device: str, facts: MachineFacts) -> list[EngineSpec]:
+    """Every engine/precision pair that can run on `device` (eager fp32 first: the baseline)."""
+    cuda = device.startswith("cuda")
+    wanted = {"torch": ["fp32", "fp16", "bf16"] if cuda else ["fp32"] + (["bf16"] if cpu_has_bf16() else []),
+              "compile": ["fp16", "bf16"] if cuda else ["fp32"] + (["bf16"] if cpu_has_bf16() else []),
+              "onnx": ["fp32", "fp16"] if cuda else ["fp32"],
+              "tensorrt": ["fp16"] if cuda and facts.tensorrt_problem is None else []}
+    specs = [EngineSpec("torch", "fp32", device)]
+    for backend in engines:
+        if backend not in wanted:
+            raise EngineError(f"unknown engine {backend!r}; choose all or any of {', '.join(BACKENDS)}")
+        specs += [EngineSpec(backend, p, device) for p in wanted[backend] if EngineSpec(backend, p, device) not in specs]
+    return specs
+
+
+def time_frames(engine: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor, seconds: float, min_runs: int) -> float:
+    """ms per frame: warm-up, then repeat until `seconds` and `min_runs` are both reached."""
+    engine(frames)
+    engine(frames)
+    sync = torch.cuda.synchronize if frames.is_cuda else (lambda: None)
+    sync()
+    runs, start = 0, time.perf_counter()
+    while runs < min_runs or time.perf_counter() - start < seconds:
+        engine(frames)
+        runs += 1
+    sync()
+    return (time.perf_counter() - start) * 1000 / (runs * frames.shape[0])
+
+
+def run_benchmark(model_file: ModelFile, sizes: list[tuple[int, int]], engines: Iterable[str], device: str,
+                  cache: EngineCache, batch: int = 1, seconds: float = 2.0, min_runs: int = 3,
+                  on_record: Callable[[BenchRecord], None] | None = None) -> list[BenchRecord]:
+    facts = MachineFacts.gather()
+    engines = list(engines)
+    specs = bench_specs(engines, device, facts)
+    records: list[BenchRecord] = []
+    if "tensorrt" in engines and not any(s.backend == "tensorrt" for s in specs):
+        why = facts.tensorrt_problem or "TensorRT runs on NVIDIA GPUs only"
+        if not device.startswith("cuda"):
+            why = "TensorRT runs on NVIDIA GPUs only"
+        records += [BenchRecord("tensorrt", "fp16", size_label(hw), None, None, None, device, why) for hw in sizes]
+    baseline: dict[str, float] = {}
+    for spec in specs:
+        try:
+            shapes = None
+            if spec.backend == "tensorrt":  # one ranged program covers every size of the run
+                lo = (min(h for h, _ in sizes), min(w for _, w in sizes))
+                hi = (max(h for h, _ in sizes), max(w for _, w in sizes))
+                shapes = ShapeRange(lo, hi, hi, max_batch=batch, opt_batch=batch)
+            engine = build_engine(model_file, spec, cache, shapes)
+        except EngineError as exc:
+            log.warning("%s: %s", spec.label(), exc)
+            for hw in sizes:
+                records.append(BenchRecord(spec.backend, spec.precision, size_label(hw), None, None, None, device, str(exc)))
+            continue
+        for hw in sizes:
+            label = size_label(hw)
+            frames = torch.randint(0, 256, (batch, *hw, 3), dtype=torch.uint8, device=device)
+            try:
+                ms = time_frames(engine, frames, seconds, min_runs)
+            except (EngineError, RuntimeError) as exc:
+                record = BenchRecord(spec.backend, spec.precision, label, None, None, None, device, str(exc).splitlines()[0])
+            else:
+                if spec == specs[0]:
+                    baseline[label] = ms
+                speedup = round(baseline[label] / ms, 3) if label in baseline else None
+                record = BenchRecord(spec.backend, spec.precision, label, round(ms, 2), round(1000 / ms, 2), speedup, device)
+            records.append(record)
+            if on_record:
+                on_record(record)
+        del engine
+    return records
+
+
+def records_as_dicts(records: list[BenchRecord]) -> list[dict]:
+    return [asdict(r) for r in records]

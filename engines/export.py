@@ -1,0 +1,26 @@
+"""`artify export`: build an engine ahead of time so the first real run starts warm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from artify_stream.errors import EngineError
+from artify_stream.model_file import ModelFile
+from engines import build_engine
+from engines.base import EngineSpec
+from engines.cache import EngineCache
+from engines.shapes import ShapeRange
+
+
+def export_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, shapes: ShapeRange) -> Path:
+    """Build `spec` for `shapes` into the cache and return the cache entry's folder."""
+    if spec.backend == "torch":
+        raise EngineError("the torch engine has nothing to build ahead of time; export compile, onnx or tensorrt")
+    engine = build_engine(model_file, spec, cache, shapes)
+    if spec.backend == "compile":
+        # Compiling happens on the first call; run the range's sizes so Inductor's cache holds them.
+        for hw in dict.fromkeys((shapes.opt_hw, shapes.min_hw, shapes.max_hw)):
+            engine(torch.zeros(shapes.opt_batch, *hw, 3, dtype=torch.uint8, device=spec.device))
+    return engine.cache_path

@@ -1,0 +1,28 @@
+"""`artify live` through the real CLI entry point."""
+
+import json
+
+from tests.live.conftest import free_port
+from tests.media import probe, write_clip
+from tests.test_cli_stylize import artify
+
+
+def test_live_file_to_recording_with_json_stats(tiny_model, tmp_path):
+    clip, out = tmp_path / "cam.mp4", tmp_path / "rec.mp4"
+    write_clip(clip, frames=30, fps=30, size=(48, 64))
+    r = artify("live", clip, "--to", out, "--model", tiny_model, "--engine", "torch", "--precision", "fp32", "--json")
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(r.stdout)
+    assert stats["frames_in"] == 30 and stats["frames_out"] > 0 and set(stats["latency_ms"]) >= {"p50", "p95", "p99"}
+    assert probe(out)["size"] == (48, 64)
+
+
+def test_live_errors_are_one_line_and_hide_passwords(tiny_model, tmp_path):
+    clip = tmp_path / "cam.mp4"
+    write_clip(clip, frames=5, size=(48, 64))
+    r = artify("live", clip, "--to", "vcam", "--model", tiny_model)
+    assert r.returncode == 1 and "v4l2loopback" in r.stderr and "Traceback" not in r.stderr
+    url = f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/cam"
+    r = artify("live", url, "--to", tmp_path / "x.mp4", "--model", tiny_model, "--timeout", "1")
+    assert r.returncode == 1 and "hunter2" not in r.stderr and "admin:***@127.0.0.1" in r.stderr
+    assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob(".x*"))

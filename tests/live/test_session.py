@@ -1,0 +1,134 @@
+"""Live sessions on real files and real engines: newest-frame dropping, bounded latency, every sink fed."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from artify_stream.errors import InputError, OutputError
+from artify_stream.live import LiveOptions, run_live
+from artify_stream.live.sinks import EncodedSink, VirtualCameraSink, make_sink
+from artify_stream.live.sources import FileSource, WebcamSource, open_source
+from engines import create_engine
+from tests.live.conftest import CollectingSink
+from tests.media import probe, write_clip
+
+
+@pytest.fixture
+def engine(tiny_model):
+    return create_engine(tiny_model, "torch", "fp32", "cpu")
+
+
+class SlowEngine:
+    """The real engine plus a fixed delay: an engine slower than the camera, as on a weak machine."""
+
+    def __init__(self, engine, seconds: float) -> None:
+        self.engine, self.seconds = engine, seconds
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        time.sleep(self.seconds)
+        return self.engine(frames)
+
+
+def test_slow_engine_drops_old_frames_and_latency_stays_bounded(engine, tmp_path):
+    clip = tmp_path / "cam.mp4"
+    write_clip(clip, frames=90, fps=30, size=(48, 64))
+    sink = CollectingSink()
+    stats = run_live(FileSource(clip, realtime=True), [sink], SlowEngine(engine, 0.1), LiveOptions(long_side=None))
+    assert stats["frames_in"] == 90
+    assert stats["dropped"] > 40  # the engine manages ~10 fps of a 30 fps source
+    assert 15 <= stats["frames_out"] <= 40
+    # Bounded: the engine time plus at most about one frame interval of waiting, never a growing queue.
+    assert stats["latency_ms"]["p95"] < 250, stats
+    latencies = [w - c for w, c, _ in sink.written if c]
+    assert max(latencies[-5:]) < 0.3  # no creep towards the end of the run
+    assert sink.size == (64, 48) and sink.written[0][2].shape == (48, 64, 3)
+
+
+def test_one_stylize_feeds_every_sink_and_the_recording_plays(engine, tmp_path):
+    clip = tmp_path / "cam.mp4"
+    write_clip(clip, frames=30, fps=30, size=(60, 80))
+    record = tmp_path / "rec.mp4"
+    collectors = [CollectingSink(), CollectingSink()]
+    stats = run_live(FileSource(clip, realtime=True), [*collectors, make_sink(str(record))], engine,
+                     LiveOptions(long_side=40))
+    assert len(collectors[0].written) == len(collectors[1].written) >= stats["frames_out"]
+    for (_, _, a), (_, _, b) in zip(collectors[0].written, collectors[1].written):
+        assert a is not b and np.array_equal(a, b)
+    info = probe(record)
+    assert info["size"] == (30, 40) and len(info["video_pts"]) >= stats["frames_out"]
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_duration_and_loop(engine, tmp_path):
+    clip = tmp_path / "short.mp4"
+    write_clip(clip, frames=10, fps=20, size=(32, 32))
+    start = time.monotonic()
+    stats = run_live(FileSource(clip, realtime=True, loop=True), [CollectingSink()], engine, LiveOptions(duration=1.5))
+    assert 1.4 < time.monotonic() - start < 4
+    assert stats["frames_in"] > 20  # 10 frames a loop at 20 fps: it went round more than once
+
+
+def test_webcam_path_with_a_recorded_clip_and_a_clear_error_when_it_stops(engine, tmp_path):
+    """No camera here: OpenCV's capture reads a recorded clip through the same WebcamSource code."""
+    clip = tmp_path / "webcam.mp4"
+    write_clip(clip, frames=12, fps=30, size=(48, 64))
+    sink = CollectingSink()
+    with pytest.raises(InputError, match="stopped delivering frames"):
+        run_live(WebcamSource(str(clip)), [sink], engine, LiveOptions(long_side=None))
+    assert len(sink.written) >= 1 and sink.size == (64, 48)
+    with pytest.raises(InputError, match="/dev/video9: no such device"):
+        WebcamSource("/dev/video9").open()
+    assert isinstance(open_source("0"), WebcamSource) and isinstance(open_source(str(clip)), FileSource)
+
+
+class RecordingCameraBackend:
+    """A pyvirtualcam backend registered by the test: this kernel has no V4L2 and no v4l2loopback,
+    so a real virtual camera device is not available here. It goes through pyvirtualcam's real Camera."""
+
+    frames: list[np.ndarray] = []
+
+    def __init__(self, *, width, height, fps, fourcc, device, **kw):
+        self.width, self.height = width, height
+        RecordingCameraBackend.frames = []
+
+    def device(self):
+        return "test-camera"
+
+    def send(self, frame):
+        RecordingCameraBackend.frames.append(frame.reshape(self.height, self.width, 3).copy())
+
+    def close(self):
+        pass
+
+
+def test_virtual_camera_sink_through_pyvirtualcam(engine, tmp_path, monkeypatch):
+    import pyvirtualcam
+    from pyvirtualcam import camera
+
+    monkeypatch.setattr(camera, "BACKENDS", dict(camera.BACKENDS))  # registered for this test only
+    pyvirtualcam.register_backend("artify-test", RecordingCameraBackend)
+    clip = tmp_path / "cam.mp4"
+    write_clip(clip, frames=15, fps=30, size=(48, 64))
+    stats = run_live(FileSource(clip), [VirtualCameraSink(backend="artify-test")], engine, LiveOptions(long_side=None))
+    assert len(RecordingCameraBackend.frames) >= stats["frames_out"] > 0
+    assert RecordingCameraBackend.frames[0].shape == (48, 64, 3)
+
+
+def test_missing_virtual_camera_says_how_to_get_one():
+    with pytest.raises(OutputError, match="v4l2loopback"):
+        VirtualCameraSink().open(64, 48, 30)
+
+
+def test_file_sink_refuses_to_overwrite_and_bad_sinks_are_named(tmp_path):
+    existing = tmp_path / "out.mp4"
+    existing.write_bytes(b"x")
+    with pytest.raises(OutputError, match="exists"):
+        make_sink(str(existing))
+    with pytest.raises(OutputError, match="not a sink"):
+        make_sink("somewhere")
+    with pytest.raises(OutputError, match="folder does not exist"):
+        EncodedSink(str(tmp_path / "nope" / "x.mp4")).open(64, 48, 30)
