@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from artify_stream.atomic import atomic_path
+from artify_stream.model_file import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +93,6 @@ class CacheKey:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class EngineCache:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else default_engine_cache()
@@ -120,7 +113,7 @@ class EngineCache:
                 problem = "was built for a different key"
             elif not path.is_file():
                 problem = f"has no {artifact}"
-            elif entry.get("sha256") != _sha256(path):
+            elif entry.get("sha256") != file_sha256(path):
                 problem = f"{artifact} does not match its recorded checksum"
         except (OSError, ValueError) as exc:
             problem = f"has an unreadable {ENTRY_FILE} ({exc.__class__.__name__})"
@@ -138,7 +131,7 @@ class EngineCache:
         path = folder / artifact
         with atomic_path(path) as tmp:
             build(tmp)
-        self._write_entry(key, folder, {"artifact": artifact, "sha256": _sha256(path), "bytes": path.stat().st_size})
+        self._write_entry(key, folder, {"artifact": artifact, "sha256": file_sha256(path), "bytes": path.stat().st_size})
         return path
 
     def workdir(self, key: CacheKey) -> Path:

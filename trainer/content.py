@@ -7,7 +7,6 @@ works offline on a fresh machine.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import torch
 from torch import nn
 
 from artify_stream.errors import ConfigError, InputError
+from artify_stream.model_file import file_sha256
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -34,13 +34,6 @@ class BackboneInfo:
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "layer": self.layer, "weights": self.weights, "weights_sha256": self.weights_sha256}
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _load_state(path: Path, flag: str) -> dict[str, torch.Tensor]:
@@ -89,7 +82,7 @@ def vgg16_features(weights: Path | None) -> ContentFeatures:
     if missing:
         raise InputError(f"{weights}: not torchvision VGG-16 weights (missing {missing[:3]}...)")
     body = model.features[:VGG16_RELU4_3]
-    info = BackboneInfo("vgg16", "features.relu4_3", str(weights), _sha256(weights))
+    info = BackboneInfo("vgg16", "features.relu4_3", str(weights), file_sha256(weights))
     return ContentFeatures(body, IMAGENET_MEAN, IMAGENET_STD, info)
 
 
@@ -127,7 +120,7 @@ def efficientnet_lite0_features(weights: Path | None) -> ContentFeatures:
     missing = [k for k in result.missing_keys if not k.startswith("_fc.")]
     if missing:
         raise InputError(f"{weights}: not EfficientNet-Lite0 weights (missing {missing[:3]}...)")
-    info = BackboneInfo("efficientnet-lite0", f"_blocks.{EFFNET_TAP_BLOCK}", str(weights), _sha256(weights))
+    info = BackboneInfo("efficientnet-lite0", f"_blocks.{EFFNET_TAP_BLOCK}", str(weights), file_sha256(weights))
     # The TF-converted weights expect (x*255 - 127) / 128.
     return ContentFeatures(_EfficientNetTap(net, EFFNET_TAP_BLOCK), (127 / 255,) * 3, (128 / 255,) * 3, info)
 
