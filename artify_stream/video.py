@@ -11,6 +11,7 @@ all of them and is raised once; Ctrl-C finishes the file so the frames written s
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -20,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Callable
 
 import av
@@ -169,10 +171,26 @@ class VideoPipeline:
                 if self._stop.is_set() and self._error is not None:
                     raise _Stop
 
+    @contextlib.contextmanager
+    def _stage(self, as_error: Callable[[Exception], ArtifyError], out_q: queue.Queue | None = None) -> Iterator[None]:
+        """How every stage thread ends: a stop is quiet, the first error is kept (typed, via `as_error`
+        for unexpected ones) for the calling thread, and the next stage always gets the end marker."""
+        try:
+            yield
+        except _Stop:
+            pass
+        except ArtifyError as exc:
+            self._fail(exc)
+        except Exception as exc:
+            self._fail(as_error(exc))
+        finally:
+            if out_q is not None:
+                self._put(out_q, _END)
+
     # ---- stages ------------------------------------------------------------------------------
     def _read(self, container, video, copied: list, size: tuple[int, int], rotation: int, out_q: queue.Queue, report: VideoReport) -> None:
         times = report.stages["decode"]
-        try:
+        with self._stage(lambda exc: InputError(f"{report.source}: cannot decode ({exc})"), out_q):
             width, height = size
             # swscale works on the stored (unrotated) frame; rotate after.
             sw, sh = (height, width) if rotation % 180 else (width, height)
@@ -197,14 +215,6 @@ class VideoPipeline:
                     times.busy_s += time.perf_counter() - t0
                     self._put(out_q, ("frame", _Frame(rgb, frame.pts)))
                     t0 = time.perf_counter()
-        except _Stop:
-            pass
-        except ArtifyError as exc:
-            self._fail(exc)
-        except Exception as exc:
-            self._fail(InputError(f"{report.source}: cannot decode ({exc})"))
-        finally:
-            self._put(out_q, _END)
 
     def _stylize(self, in_q: queue.Queue, out_q: queue.Queue, size: tuple[int, int], report: VideoReport) -> None:
         times = report.stages["stylize"]
@@ -228,7 +238,7 @@ class VideoPipeline:
                 self._put(out_q, ("frame", _Frame(out[i], item.pts)))
             pending.clear()
 
-        try:
+        with self._stage(lambda exc: ArtifyError(f"{report.source}: stylizing failed ({exc})"), out_q):
             while True:
                 item = self._get(in_q)
                 if item is _END:
@@ -241,19 +251,11 @@ class VideoPipeline:
                 if len(pending) == batch:
                     flush()
             flush()  # also on Ctrl-C: what was decoded gets written
-        except _Stop:
-            pass
-        except ArtifyError as exc:
-            self._fail(exc)
-        except Exception as exc:
-            self._fail(ArtifyError(f"{report.source}: stylizing failed ({exc})"))
-        finally:
-            self._put(out_q, _END)
 
     def _write(self, output, vstream, stream_map: dict, in_q: queue.Queue, report: VideoReport, total: int | None) -> None:
         times = report.stages["encode"]
         time_base = vstream.codec_context.time_base
-        try:
+        with self._stage(lambda exc: OutputError(f"{report.output}: encoding failed ({exc})")):
             next_pts = 0
             while True:
                 item = self._get(in_q)
@@ -278,10 +280,6 @@ class VideoPipeline:
             t0 = time.perf_counter()
             output.mux(vstream.encode(None))  # flush the encoder
             times.busy_s += time.perf_counter() - t0
-        except _Stop:
-            pass
-        except Exception as exc:
-            self._fail(OutputError(f"{report.output}: encoding failed ({exc})"))
 
     # ---- set-up and run --------------------------------------------------------------------
     def _open_input(self, source: Path):

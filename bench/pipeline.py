@@ -67,7 +67,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("clip", nargs="?", type=Path, default=DEFAULT_CLIP)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--engine", default="torch")  # bf16 eager: the CPU auto choice
+    ap.add_argument("--engine", default="torch")
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch", type=int, default=4)

@@ -24,13 +24,17 @@ class CompiledEngine(DeviceEngine):
         module = fused_module(generator, spec.precision, self.device)
         key = CacheKey(model_sha256, "compile", spec.precision, "any", device_name(self.device), library_versions())
         self.cache_path = cache.workdir(key)
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(self.cache_path / "inductor")
+        self.inductor_dir = str(self.cache_path / "inductor")
         # CUDA graphs replay the whole batch as one launch; they need static input addresses,
         # which "reduce-overhead" provides by copying into its own buffers.
         mode = "reduce-overhead" if self.device.type == "cuda" else "default"
         self.compiled = torch.compile(module, mode=mode, fullgraph=True)
 
     def _run(self, frames: torch.Tensor) -> torch.Tensor:
+        # Inductor reads its cache folder from the environment whenever it compiles (the first call,
+        # a new frame size); point it at this engine's entry, even if another engine moved it since.
+        if os.environ.get("TORCHINDUCTOR_CACHE_DIR") != self.inductor_dir:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = self.inductor_dir
         out = self.compiled(frames)
         # CUDA-graph outputs are overwritten by the next replay; the caller may keep this batch.
         return out.clone() if self.device.type == "cuda" else out

@@ -1,10 +1,11 @@
-"""The live session: capture thread -> newest-frame stylize stage -> output thread feeding every sink.
+"""The live session: capture thread -> newest-frame stylize stage -> distributor -> a thread per sink.
 
 capture  reads the source into a one-slot mailbox (a newer frame replaces an untaken one: a drop);
          a lost network source is reopened with exponential backoff while the sinks keep running
 stylize  (the calling thread) takes the newest frame, resizes it and runs the engine
-output   writes each stylized frame to every sink; while no new frame comes it repeats the last
-         one (or a placeholder before the first) at the source's rate, so viewers never stall
+distribute hands each stylized frame to every sink's one-slot mailbox; while no new frame comes it
+         repeats the last one (or a placeholder before the first) at the source's rate, so viewers
+         never stall; each sink writes on its own thread, so a stalled sink only drops its own frames
 """
 
 from __future__ import annotations
@@ -41,7 +42,35 @@ class LiveOptions:
 @dataclass
 class _Captured:
     rgb: np.ndarray
-    time: float
+    time: float  # capture time (time.monotonic); for a repeat, when it was repeated
+    repeat: bool = False
+
+
+class _SinkFeeder:
+    """One thread per sink with its own one-slot mailbox: a slow or stalled sink (a hung RTMP
+    server) drops its own frames and never holds up the others."""
+
+    def __init__(self, sink, session: LiveSession) -> None:
+        self.sink, self.session = sink, session
+        self.slot: LatestSlot[_Captured] = LatestSlot()
+        self.thread = threading.Thread(target=self._run, name=f"sink {sink.name}", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self.slot.take(timeout=0.5)
+                if item is None:
+                    if self.slot.closed:
+                        return
+                    continue
+                self.sink.write(item.rgb, item.time)
+                if not item.repeat:
+                    self.session.stats.delivered(item.time)
+                if getattr(self.sink, "closed_by_user", False):
+                    self.session.stop.set()
+        except BaseException as exc:  # noqa: BLE001  (re-raised on the calling thread)
+            self.session.errors.append(exc)
+            self.session.stop.set()
 
 
 def placeholder(width: int, height: int, text: str = "waiting for the source...") -> np.ndarray:
@@ -64,6 +93,7 @@ class LiveSession:
         self.errors: list[BaseException] = []
         self.captured: LatestSlot[_Captured] = LatestSlot()
         self.stylized: LatestSlot[_Captured] = LatestSlot()
+        self.feeders: list[_SinkFeeder] = []
 
     # -- threads ---------------------------------------------------------------------------
     def _capture(self) -> None:
@@ -98,8 +128,9 @@ class LiveSession:
             self.source_done.set()
             self.captured.close()
 
-    def _output(self, width: int, height: int, fps: float) -> None:
+    def _distribute(self, width: int, height: int, fps: float, feeders: list[_SinkFeeder]) -> None:
         interval = 1.0 / max(fps, 1.0)
+        waiting = placeholder(width, height)
         last: _Captured | None = None
         try:
             while not self.stop.is_set():
@@ -108,17 +139,13 @@ class LiveSession:
                     if self.stylized.closed:
                         return
                     # No new frame in time (slow engine or lost source): keep the sinks fed.
-                    frame = last.rgb if last is not None else placeholder(width, height)
-                    for sink in self.sinks:
-                        sink.write(frame, time.monotonic())
+                    item = _Captured(last.rgb if last is not None else waiting, time.monotonic(), repeat=True)
                     self.stats.count("repeated")
-                    continue
-                for sink in self.sinks:
-                    sink.write(item.rgb, item.time)
-                    if getattr(sink, "closed_by_user", False):
-                        self.stop.set()
-                self.stats.delivered(item.time)
-                last = item
+                else:
+                    self.stats.sent()
+                    last = item
+                for feeder in feeders:
+                    feeder.slot.put(item)
         except BaseException as exc:  # noqa: BLE001
             self.errors.append(exc)
             self.stop.set()
@@ -135,9 +162,11 @@ class LiveSession:
                 opened.append(sink)
             log.info("live: %s (%dx%d, %.1f fps) -> %s at %dx%d", self.source.name, src_w, src_h, fps,
                      ", ".join(s.name for s in self.sinks), width, height)
+            self.feeders = [_SinkFeeder(sink, self) for sink in self.sinks]
             threads = [threading.Thread(target=self._capture, name="capture", daemon=True),
-                       threading.Thread(target=self._output, args=(width, height, fps), name="output", daemon=True)]
-            for t in threads:
+                       threading.Thread(target=self._distribute, args=(width, height, fps, self.feeders),
+                                        name="distribute", daemon=True)]
+            for t in threads + [f.thread for f in self.feeders]:
                 t.start()
             try:
                 self._stylize_loop(width, height)
@@ -147,6 +176,9 @@ class LiveSession:
                 self.stylized.close()
                 for t in threads:
                     t.join(timeout=10)
+                for feeder in self.feeders:  # each writes what it holds, then ends
+                    feeder.slot.close()
+                    feeder.thread.join(timeout=10)
         finally:
             self.source.close()
             for sink in reversed(opened):
@@ -159,13 +191,16 @@ class LiveSession:
         return self.snapshot()
 
     def snapshot(self) -> dict:
-        self.stats.dropped = self.captured.dropped
-        self.stats.sink_dropped = {"all sinks": self.stylized.dropped}
+        self.stats.dropped = self.captured.dropped + self.stylized.dropped
+        self.stats.sink_dropped = {f.sink.name: f.slot.dropped for f in self.feeders}
         return self.stats.snapshot()
 
     def _stylize_loop(self, width: int, height: int) -> None:
         deadline = time.monotonic() + self.options.duration if self.options.duration else None
         next_stats = time.monotonic() + self.options.stats_every
+        # Resized frames land in one reusable buffer: the engine has consumed it before the next frame.
+        resized = np.empty((height, width, 3), np.uint8)
+        batch = torch.from_numpy(resized)[None]
         while not self.stop.is_set():
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -179,10 +214,12 @@ class LiveSession:
                 if self.source_done.is_set():
                     return
                 continue
-            rgb = item.rgb
-            if rgb.shape[1] != width or rgb.shape[0] != height:
-                rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-            out = self.engine(torch.from_numpy(np.ascontiguousarray(rgb))[None])[0]
+            if item.rgb.shape[:2] == (height, width):
+                frames = torch.from_numpy(np.ascontiguousarray(item.rgb))[None]  # no copy
+            else:
+                cv2.resize(item.rgb, (width, height), dst=resized, interpolation=cv2.INTER_AREA)
+                frames = batch
+            out = self.engine(frames)[0]
             self.stylized.put(_Captured(out.cpu().numpy(), item.time))
 
 

@@ -1,4 +1,4 @@
-"""Live statistics: end-to-end latency percentiles (capture -> all sinks fed), fps in and out, drops."""
+"""Live statistics: end-to-end latency percentiles (capture -> written by a sink), fps in and out, drops."""
 
 from __future__ import annotations
 
@@ -30,12 +30,17 @@ class LiveStats:
             self.frames_in += 1
             self._recent_in.append(time.monotonic())
 
-    def delivered(self, capture_time: float) -> None:
-        now = time.monotonic()
+    def sent(self) -> None:
+        """A newly stylized frame went out to the sinks."""
         with self._lock:
             self.frames_out += 1
+            self._recent_out.append(time.monotonic())
+
+    def delivered(self, capture_time: float) -> None:
+        """A sink finished writing a frame captured at `capture_time`: one latency sample per sink write."""
+        now = time.monotonic()
+        with self._lock:
             self._latency_ms.append((now - capture_time) * 1000)
-            self._recent_out.append(now)
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:

@@ -55,12 +55,33 @@ def test_one_stylize_feeds_every_sink_and_the_recording_plays(engine, tmp_path):
     collectors = [CollectingSink(), CollectingSink()]
     stats = run_live(FileSource(clip, realtime=True), [*collectors, make_sink(str(record))], engine,
                      LiveOptions(long_side=40))
-    assert len(collectors[0].written) == len(collectors[1].written) >= stats["frames_out"]
-    for (_, _, a), (_, _, b) in zip(collectors[0].written, collectors[1].written):
-        assert a is not b and np.array_equal(a, b)
+    first, second = ({c: f for _, c, f in sink.written} for sink in collectors)
+    assert min(len(first), len(second)) >= 0.9 * stats["frames_out"] > 0  # each sink may drop its own
+    shared = first.keys() & second.keys()
+    assert len(shared) >= 0.8 * stats["frames_out"]
+    assert all(np.array_equal(first[t], second[t]) for t in shared)  # the same stylized frames
     info = probe(record)
     assert info["size"] == (30, 40) and len(info["video_pts"]) >= stats["frames_out"]
     assert not list(tmp_path.glob(".*partial*"))
+
+
+class StalledSink(CollectingSink):
+    """A sink that takes 0.3 s a frame, like a network sink whose server stopped reading."""
+
+    def write(self, rgb, capture_time):
+        time.sleep(0.3)
+        super().write(rgb, capture_time)
+
+
+def test_a_stalled_sink_does_not_hold_up_the_others(engine, tmp_path):
+    clip = tmp_path / "cam.mp4"
+    write_clip(clip, frames=45, fps=30, size=(48, 64))
+    fast, stalled = CollectingSink(), StalledSink()
+    stalled.name = "stalled"
+    stats = run_live(FileSource(clip), [fast, stalled], engine, LiveOptions(long_side=None))
+    assert len(fast.written) >= 0.9 * stats["frames_out"] > 30
+    assert len(stalled.written) < 10 and stats["sink_dropped"]["stalled"] > 20
+    assert stats["sink_dropped"]["collector"] <= 0.1 * stats["frames_out"]
 
 
 def test_duration_and_loop(engine, tmp_path):
@@ -76,10 +97,16 @@ def test_webcam_path_with_a_recorded_clip_and_a_clear_error_when_it_stops(engine
     """No camera here: OpenCV's capture reads a recorded clip through the same WebcamSource code."""
     clip = tmp_path / "webcam.mp4"
     write_clip(clip, frames=12, fps=30, size=(48, 64))
-    sink = CollectingSink()
+    source = WebcamSource(str(clip))
+    assert source.open()[:2] == (64, 48)
+    frames = []
     with pytest.raises(InputError, match="stopped delivering frames"):
-        run_live(WebcamSource(str(clip)), [sink], engine, LiveOptions(long_side=None))
-    assert len(sink.written) >= 1 and sink.size == (64, 48)
+        frames.extend(source.frames())
+    source.close()
+    assert len(frames) == 12 and frames[0].shape == (48, 64, 3)
+    assert frames[0].mean() > 0 and not np.array_equal(frames[0], frames[-1])
+    with pytest.raises(InputError, match="webcam .*webcam.mp4: stopped delivering frames"):
+        run_live(WebcamSource(str(clip)), [CollectingSink()], engine, LiveOptions(long_side=None))
     with pytest.raises(InputError, match="/dev/video9: no such device"):
         WebcamSource("/dev/video9").open()
     assert isinstance(open_source("0"), WebcamSource) and isinstance(open_source(str(clip)), FileSource)
