@@ -26,3 +26,25 @@ def test_live_errors_are_one_line_and_hide_passwords(tiny_model, tmp_path):
     r = artify("live", url, "--to", tmp_path / "x.mp4", "--model", tiny_model, "--timeout", "1")
     assert r.returncode == 1 and "hunter2" not in r.stderr and "admin:***@127.0.0.1" in r.stderr
     assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob(".x*"))
+
+
+def test_ctrl_c_ends_the_session_with_a_playable_recording(tiny_model, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip, out = tmp_path / "cam.mp4", tmp_path / "rec.mp4"
+    write_clip(clip, frames=30, fps=30, size=(48, 64))
+    process = subprocess.Popen([sys.executable, "-m", "cli", "live", str(clip), "--loop", "--to", str(out),
+                                "--model", str(tiny_model), "--engine", "torch", "--precision", "fp32"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".rec.partial.mp4")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # some seconds of stream recorded
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert len(probe(out)["video_pts"]) > 10  # finished and renamed: it plays
+    assert not list(tmp_path.glob(".rec.partial*"))
