@@ -1,0 +1,47 @@
+"""Classical OpenCV cartoon filters, with the engine interface, to measure the model against.
+
+opencv-stylization  `cv2.stylization` (edge-preserving smoothing + edge darkening), OpenCV's defaults
+opencv-bilateral    the classic cartoon filter: repeated bilateral filtering at half size for flat
+                    colour, adaptive-threshold edges of a median-blurred gray for the outlines
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+
+
+def opencv_stylization(rgb: np.ndarray) -> np.ndarray:
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    return cv2.cvtColor(cv2.stylization(bgr, sigma_s=60, sigma_r=0.45), cv2.COLOR_BGR2RGB)
+
+
+def bilateral_cartoon(rgb: np.ndarray, passes: int = 5) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    small = cv2.pyrDown(rgb)
+    for _ in range(passes):
+        small = cv2.bilateralFilter(small, 9, 9, 7)
+    colour = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    gray = cv2.medianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 7)
+    edges = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 9, 2)
+    return cv2.bitwise_and(colour, colour, mask=edges)
+
+
+class FrameFilter:
+    """A per-image filter behind the engine interface: uint8 (N, H, W, 3) in and out."""
+
+    def __init__(self, name: str, filter_one: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.name = name
+        self.filter_one = filter_one
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(np.stack([self.filter_one(np.ascontiguousarray(f)) for f in frames.cpu().numpy()]))
+
+
+BASELINES: dict[str, FrameFilter] = {
+    "opencv-stylization": FrameFilter("opencv-stylization", opencv_stylization),
+    "opencv-bilateral": FrameFilter("opencv-bilateral", bilateral_cartoon),
+}

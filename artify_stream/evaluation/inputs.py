@@ -1,0 +1,58 @@
+"""What to evaluate on: photos from a folder, a list file or a run's split.json, sized alike."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from artify_stream.errors import InputError
+from artify_stream.geometry import fit_long_side
+from artify_stream.images import is_image_path, read_image
+
+log = logging.getLogger(__name__)
+
+
+def evaluation_image(rgb: np.ndarray, long_side: int | None) -> np.ndarray:
+    """A photo as evaluated: long side at most `long_side`, sides cut to multiples of 4 (no padding)."""
+    rgb = fit_long_side(rgb, long_side)
+    h, w = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
+    if h == 0 or w == 0:
+        raise InputError(f"a {rgb.shape[1]}x{rgb.shape[0]} image is too small to evaluate (4x4 at least)")
+    return np.ascontiguousarray(rgb[:h, :w])
+
+
+def photo_paths(source: Path) -> list[Path]:
+    """A folder (recursively), a text file with one path per line, or a run's split.json (its validation photos)."""
+    source = Path(source)
+    if source.is_dir():
+        paths = sorted(p for p in source.rglob("*") if p.is_file() and is_image_path(p))
+    elif source.suffix.lower() == ".json":
+        try:
+            paths = [Path(p) for p in json.loads(source.read_text())["validation"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{source}: not a run's split.json with a 'validation' list ({exc})") from exc
+    elif source.is_file():
+        paths = [Path(line.strip()) for line in source.read_text().splitlines() if line.strip()]
+    else:
+        raise InputError(f"{source}: not found")
+    if not paths:
+        raise InputError(f"{source}: no photos to evaluate on")
+    return paths
+
+
+def load_photos(source: Path, limit: int | None = None, long_side: int | None = None) -> tuple[list[Path], list[np.ndarray]]:
+    """Decode the photos (unreadable ones are skipped with a warning naming them)."""
+    kept, images = [], []
+    for path in photo_paths(source)[:limit]:
+        try:
+            images.append(evaluation_image(read_image(path, keep_alpha=False).rgb, long_side))
+        except InputError as exc:
+            log.warning("skipping %s: %s", path, exc)
+            continue
+        kept.append(path)
+    if not images:
+        raise InputError(f"{source}: none of its photos could be read")
+    return kept, images
