@@ -1,49 +1,50 @@
 """Model file -> Engine: one call, one interface (uint8 NHWC frames in and out).
 
-    engine = create_engine("artify-small")            # --engine auto: fastest here, says why
+    engine = create_engine("artify-toon")            # --engine auto: fastest here, says why
     engine = create_engine(path, "onnx", "fp32", "cpu")
     frames_out = engine(frames_uint8_nhwc)
+
+Which backends exist and what each runs is `engines.formats.FORMATS`.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from artify_stream.errors import EngineError
-from artify_stream.model_file import ModelFile
-from artify_stream.registry import load_model
-from engines.auto import MachineFacts, choose
-from engines.base import BACKENDS, PRECISIONS, Engine, EngineSpec, stylize_array
-from engines.cache import EngineCache
-from engines.shapes import ShapeRange
+if TYPE_CHECKING:
+    from artify_stream.model_file import ModelFile
+    from engines.base import Engine, EngineSpec
+    from engines.cache import EngineCache
+    from engines.shapes import ShapeRange
 
-__all__ = ["BACKENDS", "PRECISIONS", "Engine", "EngineCache", "EngineSpec", "ShapeRange", "build_engine",
-           "create_engine", "stylize_array"]
+__all__ = ["BACKENDS", "FORMATS", "PRECISIONS", "Engine", "EngineCache", "EngineSpec", "ShapeRange", "build_engine",
+           "create_engine"]
+# Loaded on first use, so reading the table (engines.formats) stays free of torch.
+_LAZY = {"BACKENDS": "engines.formats", "FORMATS": "engines.formats", "PRECISIONS": "engines.formats",
+         "Engine": "engines.base", "EngineSpec": "engines.base", "EngineCache": "engines.cache",
+         "ShapeRange": "engines.shapes"}
 
 log = logging.getLogger(__name__)
 
 
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engines' has no attribute {name!r}")
+
+
 def build_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, shapes: ShapeRange | None = None) -> Engine:
-    """Build exactly `spec` (already resolved) for a loaded model file."""
+    """Build exactly `spec` (already resolved) for a loaded model file; engines that build are verified."""
+    from engines.formats import engine_format
+
+    fmt = engine_format(spec.backend)
+    fmt.check(spec.precision, spec.device.split(":")[0])
     generator = model_file.build_generator("cpu").float()
-    if spec.backend == "torch":
-        from engines.torch_engine import TorchEngine
-
-        return TorchEngine(generator, spec)
-    if spec.backend == "compile":
-        from engines.compile_engine import CompiledEngine
-
-        return CompiledEngine(generator, spec, cache, model_file.sha256)
-    if spec.backend == "onnx":
-        from engines.onnx_engine import OnnxEngine
-
-        return OnnxEngine(generator, spec, cache, model_file.sha256)
-    if spec.backend == "tensorrt":
-        from engines.tensorrt_engine import TensorRTEngine
-
-        return TensorRTEngine(generator, spec, cache, model_file.sha256, shapes)
-    raise EngineError(f"unknown engine {spec.backend!r}; choose auto, {', '.join(BACKENDS)}")
+    return fmt.load_class()(generator, spec, cache, model_file.sha256, shapes)
 
 
 def create_engine(
@@ -59,8 +60,26 @@ def create_engine(
     `backend="auto"` tries the fastest option this machine has and falls back, with a warning,
     only when a build fails; a named backend is built as asked or raises EngineError.
     """
-    model_file = model if isinstance(model, ModelFile) else load_model(model)
+    from artify_stream.errors import EngineError
+    from artify_stream.model_file import ModelFile, file_sha256
+    from artify_stream.registry import resolve_model_path
+    from engines.cache import EngineCache
+    from engines.light import light_engine
+
     cache = EngineCache(cache_dir)
+    if isinstance(model, ModelFile):
+        model_file = model
+    else:
+        path = resolve_model_path(model)
+        light = light_engine(path, file_sha256(path), backend, precision, device, cache)
+        if light is not None:  # a cached ONNX graph on the CPU: no torch in this process
+            return light
+        from artify_stream.model_file import load_model_file
+
+        model_file = load_model_file(path)
+
+    from engines.auto import MachineFacts, choose
+
     build = lambda spec: build_engine(model_file, spec, cache, shapes)  # noqa: E731
     choices = choose(backend, precision, device, MachineFacts.gather(), model_file.sha256, cache, build)
     failures = []

@@ -2,8 +2,9 @@
 
 On NVIDIA GPUs: TensorRT FP16 when torch-tensorrt loads, else torch.compile FP16 with CUDA
 graphs, else eager FP16. On the CPU the candidates are timed once per model and machine
-(the result is kept in the engine cache) and the fastest wins. A device that was asked for
-and cannot be used is an error, never a quiet fallback.
+(the result is kept in the engine cache) and the fastest wins, ONNX Runtime also when it is
+within a small margin (it then runs without torch: engines.formats.rank_cpu_engines). A device
+that was asked for and cannot be used is an error, never a quiet fallback.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from dataclasses import dataclass
 import torch
 
 from artify_stream.errors import EngineError
-from engines.base import BACKENDS, PRECISIONS, Engine, EngineSpec
-from engines.cache import CacheKey, EngineCache, device_name, library_versions
+from engines.base import Engine, EngineSpec
+from engines.cache import EngineCache
+from engines.formats import FORMATS, PRECISIONS, default_precision, engine_format, rank_cpu_engines, runnable_precisions
+from engines.light import PROBE_SIZE, cpu_probe_key
 from engines.torch_engine import check_device
 
 log = logging.getLogger(__name__)
 
-PROBE_SIZE = (256, 256)
-PROBE_RUNS = 3
+PROBE_RUNS = 5
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,6 @@ class Choice:
     reason: str
 
 
-def default_precision(backend: str, device: str, facts: MachineFacts) -> str:
-    if device.startswith("cuda"):
-        return "fp16"
-    if backend == "onnx":
-        return "fp32"
-    return "bf16" if facts.cpu_bf16 else "fp32"
-
-
 def resolve_device(device: str, facts: MachineFacts) -> str:
     if device == "auto":
         return "cuda" if facts.cuda else "cpu"
@@ -80,17 +74,15 @@ def resolve_device(device: str, facts: MachineFacts) -> str:
 
 
 def explicit_choice(backend: str, precision: str, device: str, facts: MachineFacts) -> Choice:
-    """An engine the user named: resolved and checked, never substituted."""
-    if backend not in BACKENDS:
-        raise EngineError(f"unknown engine {backend!r}; choose auto, {', '.join(BACKENDS)}")
+    """An engine the user named: resolved and checked against the table, never substituted."""
+    fmt = engine_format(backend)
     if precision != "auto" and precision not in PRECISIONS:
         raise EngineError(f"unknown precision {precision!r}; choose auto, {', '.join(PRECISIONS)}")
     device = resolve_device(device, facts)
-    if backend == "tensorrt" and not device.startswith("cuda"):
-        raise EngineError("the tensorrt engine runs on NVIDIA GPUs only; this run is on the CPU "
-                          "(use --engine auto, torch, compile or onnx)")
+    device_type = device.split(":")[0]
     if precision == "auto":
-        precision = default_precision(backend, device, facts)
+        precision = default_precision(fmt, device_type, facts.cpu_bf16)
+    fmt.check(precision, device_type)
     return Choice(EngineSpec(backend, precision, device), "asked for")
 
 
@@ -109,20 +101,22 @@ def gpu_candidates(precision: str, device: str, facts: MachineFacts) -> list[Cho
     return found
 
 
+#: Backends `auto` times on a CPU. torch.compile is left out: its build (~20 s per model here)
+#: costs more than it saves on a typical job; ask for it with --engine compile.
+CPU_TIMED = ("torch", "onnx")
+
+
 def cpu_candidates(precision: str, facts: MachineFacts) -> list[EngineSpec]:
-    """The CPU options worth timing. torch.compile is left out: its build (~20 s per frame size
-    here) costs more than it saves on a typical job; ask for it with --engine compile."""
+    """The CPU options worth timing: each timed backend at each precision it runs natively here."""
     specs = []
-    for backend, prec in (("torch", "fp32"), ("torch", "bf16"), ("onnx", "fp32")):
-        if precision not in ("auto", prec):
+    for name in CPU_TIMED:
+        if name == "onnx" and not facts.onnxruntime:
             continue
-        if prec == "bf16" and not facts.cpu_bf16 and precision == "auto":
-            continue
-        if backend == "onnx" and not facts.onnxruntime:
-            continue
-        specs.append(EngineSpec(backend, prec, "cpu"))
+        for prec in runnable_precisions(FORMATS[name], "cpu", facts.cpu_bf16):
+            if precision in ("auto", prec):
+                specs.append(EngineSpec(name, prec, "cpu"))
     if not specs:
-        raise EngineError(f"no CPU engine runs {precision}; use fp32 or bf16")
+        raise EngineError(f"no CPU engine runs {precision}; use fp32" + (" or bf16" if facts.cpu_bf16 else ""))
     return specs
 
 
@@ -142,8 +136,7 @@ def measured_cpu_choice(precision: str, facts: MachineFacts, model_sha256: str, 
                         build: Callable[[EngineSpec], Engine]) -> list[Choice]:
     """Time each CPU candidate once per model/CPU/library versions (kept in the cache); fastest first."""
     specs = cpu_candidates(precision, facts)
-    key = CacheKey(model_sha256, "cpu-probe", precision, f"{PROBE_SIZE[0]}x{PROBE_SIZE[1]}", device_name(torch.device("cpu")),
-                   library_versions("onnxruntime"))
+    key = cpu_probe_key(model_sha256, precision)
     timings = cache.read_json(key, "timings.json")
     labels = [s.label() for s in specs]
     if timings is None or sorted(timings) != sorted(labels):
@@ -156,11 +149,10 @@ def measured_cpu_choice(precision: str, facts: MachineFacts, model_sha256: str, 
                 log.warning("%s did not build (%s); leaving it out", spec.label(), exc)
                 timings[spec.label()] = None
         cache.write_json(key, "timings.json", timings)
-    ranked = sorted((s for s in specs if timings.get(s.label()) is not None), key=lambda s: timings[s.label()])
+    ranked, why = rank_cpu_engines(timings, specs)
     if not ranked:
         raise EngineError("no CPU engine could be built; see the warnings above")
-    summary = ", ".join(f"{s.backend} {s.precision} {timings[s.label()]:.0f} ms" for s in ranked)
-    why = f"fastest measured on this CPU at {PROBE_SIZE[0]}x{PROBE_SIZE[1]} ({summary})"
+    why = f"{why}, at {PROBE_SIZE[0]}x{PROBE_SIZE[1]}"
     if not facts.cpu_bf16:
         why += "; this CPU has no native bf16"
     return [Choice(ranked[0], why)] + [Choice(s, "faster engines failed to build") for s in ranked[1:]]

@@ -16,8 +16,9 @@ import torch
 from artify_stream.errors import EngineError
 from artify_stream.model_file import ModelFile
 from engines import build_engine
-from engines.auto import MachineFacts, cpu_has_bf16
-from engines.base import BACKENDS, EngineSpec
+from engines.auto import MachineFacts
+from engines.base import EngineSpec
+from engines.formats import engine_format, runnable_precisions
 from engines.cache import EngineCache
 from engines.shapes import ShapeRange, size_label
 
@@ -37,17 +38,17 @@ class BenchRecord:
 
 
 def bench_specs(engines: Iterable[str], device: str, facts: MachineFacts) -> list[EngineSpec]:
-    """Every engine/precision pair that can run on `device` (eager fp32 first: the baseline)."""
-    cuda = device.startswith("cuda")
-    wanted = {"torch": ["fp32", "fp16", "bf16"] if cuda else ["fp32"] + (["bf16"] if cpu_has_bf16() else []),
-              "compile": ["fp16", "bf16"] if cuda else ["fp32"] + (["bf16"] if cpu_has_bf16() else []),
-              "onnx": ["fp32", "fp16"] if cuda else ["fp32"],
-              "tensorrt": ["fp16"] if cuda and facts.tensorrt_problem is None else []}
+    """Every engine/precision pair the table says runs on `device` here (eager fp32 first: the baseline)."""
+    device_type = device.split(":")[0]
     specs = [EngineSpec("torch", "fp32", device)]
     for backend in engines:
-        if backend not in wanted:
-            raise EngineError(f"unknown engine {backend!r}; choose all or any of {', '.join(BACKENDS)}")
-        specs += [EngineSpec(backend, p, device) for p in wanted[backend] if EngineSpec(backend, p, device) not in specs]
+        fmt = engine_format(backend)
+        if backend == "tensorrt" and facts.tensorrt_problem is not None:
+            continue
+        for precision in runnable_precisions(fmt, device_type, facts.cpu_bf16):
+            spec = EngineSpec(backend, precision, device)
+            if spec not in specs:
+                specs.append(spec)
     return specs
 
 
@@ -65,18 +66,27 @@ def time_frames(engine: Callable[[torch.Tensor], torch.Tensor], frames: torch.Te
     return (time.perf_counter() - start) * 1000 / (runs * frames.shape[0])
 
 
-def run_benchmark(model_file: ModelFile, sizes: list[tuple[int, int]], engines: Iterable[str], device: str,
+def unavailable_records(engines: Iterable[str], sizes: list[tuple[int, int]], device: str, facts: MachineFacts,
+                        specs: list[EngineSpec]) -> list[BenchRecord]:
+    """Rows saying why an engine that was asked for has nothing to time here (TensorRT on a CPU, say)."""
+    records = []
+    for name in engines:
+        if any(s.backend == name for s in specs):
+            continue
+        fmt = engine_format(name)
+        why = facts.tensorrt_problem if name == "tensorrt" and device.startswith("cuda") else None
+        if device.split(":")[0] not in fmt.devices:
+            why = f"the {name} engine runs on {', '.join(fmt.devices)} only"
+        records += [BenchRecord(name, fmt.default_precision.get("cuda", "fp32"), size_label(hw), None, None, None, device,
+                                why or "not runnable here") for hw in sizes]
+    return records
+
+
+def run_benchmark(model_file: ModelFile, sizes: list[tuple[int, int]], specs: list[EngineSpec], device: str,
                   cache: EngineCache, batch: int = 1, seconds: float = 2.0, min_runs: int = 3,
                   on_record: Callable[[BenchRecord], None] | None = None) -> list[BenchRecord]:
-    facts = MachineFacts.gather()
-    engines = list(engines)
-    specs = bench_specs(engines, device, facts)
+    """Time each spec at each size; the first spec is the baseline of the speed-ups (eager fp32)."""
     records: list[BenchRecord] = []
-    if "tensorrt" in engines and not any(s.backend == "tensorrt" for s in specs):
-        why = facts.tensorrt_problem or "TensorRT runs on NVIDIA GPUs only"
-        if not device.startswith("cuda"):
-            why = "TensorRT runs on NVIDIA GPUs only"
-        records += [BenchRecord("tensorrt", "fp16", size_label(hw), None, None, None, device, why) for hw in sizes]
     baseline: dict[str, float] = {}
     for spec in specs:
         try:

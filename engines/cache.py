@@ -19,11 +19,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from artify_stream.atomic import atomic_path
 from artify_stream.model_file import file_sha256
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +55,26 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def device_name(device: torch.device) -> str:
-    """What the built engine is specific to: the CPU model or the GPU and its compute capability."""
-    if device.type == "cuda":
+def device_name(device: torch.device | str) -> str:
+    """What the built engine is specific to: the CPU model, or the GPU, its compute capability and
+    the CUDA version torch was built with. A CPU's name needs no torch (see engines.light)."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        device = torch.device(device)
         index = device.index if device.index is not None else torch.cuda.current_device()
         major, minor = torch.cuda.get_device_capability(index)
-        return f"{torch.cuda.get_device_name(index)} (sm_{major}{minor})"
+        return f"{torch.cuda.get_device_name(index)} (sm_{major}{minor}, CUDA {torch.version.cuda})"
     return _cpu_name()
 
 
 def library_versions(*modules: str) -> dict[str, str]:
-    """Versions an engine depends on: torch, the graph version, and the backend's own libraries."""
+    """Versions an engine depends on: torch, the graph version, and the backend's own libraries
+    (read from the installed packages' metadata, so a cache lookup needs no torch import)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    versions = {"torch": torch.__version__, "artify-graph": str(GRAPH_VERSION)}
-    if torch.version.cuda:
-        versions["cuda"] = torch.version.cuda
-    for name in modules:
+    versions = {"artify-graph": str(GRAPH_VERSION)}
+    for name in ("torch", *modules):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
@@ -94,8 +99,27 @@ class CacheKey:
 
 
 class EngineCache:
+    """Built engines on disk. A cache folder that cannot be used (a file, read-only, a full disk)
+    is not an error: a warning says why and engines are built into a temporary folder instead."""
+
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else default_engine_cache()
+        self.problem = self._check_usable()
+        if self.problem:
+            import tempfile
+
+            log.warning("engine cache %s is not usable (%s); running without a cache", self.root, self.problem)
+            self._scratch = tempfile.TemporaryDirectory(prefix="artify-engines-")
+            self.root = Path(self._scratch.name)
+
+    def _check_usable(self) -> str | None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return exc.strerror or exc.__class__.__name__
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            return "not writable"
+        return None
 
     def entry_dir(self, key: CacheKey) -> Path:
         return self.root / key.backend / key.digest()

@@ -1,12 +1,13 @@
 """torch.compile engine: Inductor kernels on the CPU, Inductor + CUDA graphs on CUDA.
 
-The first call compiles (tens of seconds on a CPU); a second frame size recompiles once with
-dynamic shapes. Inductor's on-disk cache lives in this engine's cache entry, so the next
+Compiled once with dynamic shapes (the probe batch that verifies it and every frame size after
+share one graph). Inductor's on-disk cache lives in this engine's cache entry, so the next
 process with the same model, precision, device and versions starts from warm kernels.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 
 import torch
@@ -14,27 +15,30 @@ import torch
 from artify_stream.generator import Generator
 from engines.base import DeviceEngine, EngineSpec
 from engines.cache import CacheKey, EngineCache, device_name, library_versions
-from engines.torch_engine import check_precision, fused_module
+from engines.shapes import ShapeRange
+from engines.torch_engine import fused_module
+from engines.verify import verify_engine
 
 
 class CompiledEngine(DeviceEngine):
-    def __init__(self, generator: Generator, spec: EngineSpec, cache: EngineCache, model_sha256: str) -> None:
+    def __init__(self, generator: Generator, spec: EngineSpec, cache: EngineCache, model_sha256: str,
+                 shapes: ShapeRange | None = None) -> None:
         super().__init__(spec)
-        check_precision(spec.precision, self.device)
+        reference = copy.deepcopy(generator)
         module = fused_module(generator, spec.precision, self.device)
         key = CacheKey(model_sha256, "compile", spec.precision, "any", device_name(self.device), library_versions())
         self.cache_path = cache.workdir(key)
         self.inductor_dir = str(self.cache_path / "inductor")
         # CUDA graphs replay the whole batch as one launch; they need static input addresses,
-        # which "reduce-overhead" provides by copying into its own buffers.
+        # which "reduce-overhead" provides by copying into its own buffers. Its outputs are
+        # overwritten by the next replay: the Engine contract (valid until the next call).
         mode = "reduce-overhead" if self.device.type == "cuda" else "default"
-        self.compiled = torch.compile(module, mode=mode, fullgraph=True)
+        self.compiled = torch.compile(module, mode=mode, fullgraph=True, dynamic=True)
+        verify_engine(self._run, reference, spec)
 
     def _run(self, frames: torch.Tensor) -> torch.Tensor:
         # Inductor reads its cache folder from the environment whenever it compiles (the first call,
         # a new frame size); point it at this engine's entry, even if another engine moved it since.
         if os.environ.get("TORCHINDUCTOR_CACHE_DIR") != self.inductor_dir:
             os.environ["TORCHINDUCTOR_CACHE_DIR"] = self.inductor_dir
-        out = self.compiled(frames)
-        # CUDA-graph outputs are overwritten by the next replay; the caller may keep this batch.
-        return out.clone() if self.device.type == "cuda" else out
+        return self.compiled(frames)

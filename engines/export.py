@@ -10,14 +10,17 @@ from artify_stream.errors import EngineError
 from artify_stream.model_file import ModelFile
 from engines import build_engine
 from engines.base import EngineSpec
+from engines.formats import FORMATS, engine_format
 from engines.cache import EngineCache
 from engines.shapes import ShapeRange
 
 
 def export_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, shapes: ShapeRange) -> Path:
     """Build `spec` for `shapes` into the cache and return the cache entry's folder."""
-    if spec.backend == "torch":
-        raise EngineError("the torch engine has nothing to build ahead of time; export compile, onnx or tensorrt")
+    fmt = engine_format(spec.backend)
+    if not fmt.needs_build:
+        built = ", ".join(f.name for f in FORMATS.values() if f.needs_build)
+        raise EngineError(f"the {fmt.name} engine has nothing to build ahead of time; export {built}")
     engine = build_engine(model_file, spec, cache, shapes)
     if spec.backend == "compile":
         # Compiling happens on the first call; run the range's sizes so Inductor's cache holds them.

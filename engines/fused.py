@@ -1,8 +1,9 @@
 """The graph every engine runs: uint8 NHWC in, uint8 NHWC out, all conversions inside.
 
 Keeping the uint8->float, normalisation, padding and the way back inside one module means
-every backend (eager, compiled, ONNX, TensorRT) fuses them with the generator instead of
-running extra passes around it.
+every backend (eager, compiled, ONNX) fuses them with the generator instead of running extra
+passes around it. TensorRT is the exception: torch-tensorrt does not convert a uint8 `.to()`
+(its issue 3247), so its engine runs `frames_to_model` and `model_to_frames` around the program.
 """
 
 from __future__ import annotations
@@ -14,6 +15,31 @@ from torch import nn
 from artify_stream.generator import SIZE_MULTIPLE, Generator
 
 
+def frames_to_model(frames: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H', W') in [0, 1], H' and W' padded up to multiples of 4."""
+    # NHWC -> NCHW as a view: the result already has channels-last strides.
+    x = frames.permute(0, 3, 1, 2).to(dtype) * (1.0 / 255.0)
+    h, w = x.shape[-2], x.shape[-1]
+    # Always pad (possibly by 0): no branch on the size, so exported graphs keep H and W dynamic.
+    # Written with floor division, not `(-w) % 4`: Inductor (torch 2.14) fails to compile a
+    # symbolic Python modulo ("TensorReferenceAnalysis has no attribute python_mod").
+    return F.pad(x, (0, _pad_to_multiple(w), 0, _pad_to_multiple(h)), mode="reflect")
+
+
+def _pad_to_multiple(v):
+    return (v + SIZE_MULTIPLE - 1) // SIZE_MULTIPLE * SIZE_MULTIPLE - v
+
+
+def model_to_frames(y: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(N, 3, H', W') in [0, 1] -> (N, h, w, 3) uint8, cropping the padding away."""
+    y = (y[:, :, :h, :w] * 255.0 + 0.5).clamp(0.0, 255.0).to(torch.uint8)
+    return y.permute(0, 2, 3, 1).contiguous()
+
+
+def padded(hw: tuple[int, int]) -> tuple[int, int]:
+    return tuple(v + (-v) % SIZE_MULTIPLE for v in hw)
+
+
 class FusedStylizer(nn.Module):
     """(N, H, W, 3) uint8 -> (N, H, W, 3) uint8 through the generator; any H, W >= 4."""
 
@@ -23,11 +49,4 @@ class FusedStylizer(nn.Module):
         self.dtype = dtype
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        # NHWC -> NCHW as a view: the result already has channels-last strides.
-        x = frames.permute(0, 3, 1, 2).to(self.dtype) * (1.0 / 255.0)
-        h, w = x.shape[-2], x.shape[-1]
-        # Always pad (possibly by 0): no branch on the size, so exported graphs keep H and W dynamic.
-        x = F.pad(x, (0, (-w) % SIZE_MULTIPLE, 0, (-h) % SIZE_MULTIPLE), mode="reflect")
-        y = self.generator(x)[:, :, :h, :w]
-        y = (y * 255.0 + 0.5).clamp(0.0, 255.0).to(torch.uint8)
-        return y.permute(0, 2, 3, 1).contiguous()
+        return model_to_frames(self.generator(frames_to_model(frames, self.dtype)), frames.shape[1], frames.shape[2])

@@ -8,6 +8,7 @@ session that silently fell back to the CPU provider is refused.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import logging
 from pathlib import Path
@@ -18,25 +19,17 @@ import torch
 from artify_stream.errors import EngineError
 from artify_stream.generator import Generator
 from engines.base import DeviceEngine, EngineSpec
-from engines.cache import CacheKey, EngineCache, device_name, library_versions
+from engines.cache import EngineCache, device_name
 from engines.fused import FusedStylizer
+from engines.onnx_session import ARTIFACT, INPUT, OUTPUT, import_onnxruntime, onnx_cache_key, open_session
+from engines.shapes import ShapeRange
 from engines.torch_engine import fused_module
+from engines.verify import verify_engine
 
 log = logging.getLogger(__name__)
 # The exporter's graph passes log every step at INFO; keep a run's log readable.
 for _name in ("onnx_ir", "onnxscript", "torch.onnx"):
     logging.getLogger(_name).setLevel(logging.WARNING)
-
-ARTIFACT = "stylizer.onnx"
-INPUT, OUTPUT = "frames", "stylized"
-
-
-def import_onnxruntime():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise EngineError("ONNX Runtime is not installed: pip install 'artify-stream[onnx]'") from None
-    return onnxruntime
 
 
 def export_onnx(module: FusedStylizer, path: Path) -> None:
@@ -54,50 +47,47 @@ def export_onnx(module: FusedStylizer, path: Path) -> None:
 
 
 class OnnxEngine(DeviceEngine):
-    def __init__(self, generator: Generator, spec: EngineSpec, cache: EngineCache, model_sha256: str) -> None:
+    def __init__(self, generator: Generator, spec: EngineSpec, cache: EngineCache, model_sha256: str,
+                 shapes: ShapeRange | None = None) -> None:
         super().__init__(spec)
+        self._out: torch.Tensor | None = None
         ort = import_onnxruntime()
-        if spec.precision == "bf16":
-            raise EngineError("the onnx engine runs fp32 (CPU/CUDA) or fp16 (CUDA); for bf16 use --engine torch or compile")
-        if spec.precision == "fp16" and self.device.type != "cuda":
-            raise EngineError("the onnx engine's fp16 needs CUDA; use fp32 on the CPU")
         if self.device.type == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
             raise EngineError(f"{spec.device} was asked for but this ONNX Runtime has no CUDA provider "
                               "(pip install onnxruntime-gpu)")
-        key = CacheKey(model_sha256, "onnx", spec.precision, "any", device_name(self.device),
-                       library_versions("onnx", "onnxscript", "onnxruntime", "onnxruntime-gpu"))
+        key = onnx_cache_key(model_sha256, spec.precision, device_name(self.device))
         self.session_key = key
         path = cache.lookup(key, ARTIFACT)
         self.cache_path = cache.entry_dir(key)
         self.cache_hit = path is not None
         if path is not None:
             try:
-                self.session = self._session(ort, path)
+                self.session = self._session(path)
                 return
             except Exception as exc:  # ORT raises its own types for unreadable graphs
                 log.warning("cached ONNX graph %s does not load (%s); exporting again", path, exc)
                 cache.invalidate(key)
                 self.cache_hit = False
         # Export from the CPU in the target precision; ORT places it on the device.
+        reference = copy.deepcopy(generator)
         module = fused_module(generator, spec.precision if self.device.type == "cuda" else "fp32", torch.device("cpu"))
-        path = cache.store(key, ARTIFACT, lambda tmp: export_onnx(module, tmp))
-        self.session = self._session(ort, path)
 
-    def _session(self, ort, path: Path):
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        providers: list = ["CPUExecutionProvider"]
-        if self.device.type == "cuda":
-            providers.insert(0, ("CUDAExecutionProvider", {"device_id": self.device.index or 0}))
-        session = ort.InferenceSession(str(path), options, providers=providers)
-        if self.device.type == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
-            raise EngineError(f"ONNX Runtime could not start its CUDA provider on {self.spec.device}")
-        return session
+        def export_checked(tmp: Path) -> None:
+            export_onnx(module, tmp)
+            self.session = self._session(tmp)
+            verify_engine(self._run, reference, spec)  # a graph that fails is never cached
+
+        cache.store(key, ARTIFACT, export_checked)
+
+    def _session(self, path: Path):
+        return open_session(path, (self.device.index or 0) if self.device.type == "cuda" else None)
 
     def _run(self, frames: torch.Tensor) -> torch.Tensor:
-        # Bind torch memory directly: no NumPy copies on the CPU, no host round trip on CUDA.
-        out = torch.empty_like(frames)
+        # Bind torch memory directly: no NumPy copies on the CPU, no host round trip on CUDA;
+        # the output buffer is reused while the shape stays (the Engine contract).
+        if self._out is None or self._out.shape != frames.shape or self._out.device != frames.device:
+            self._out = torch.empty_like(frames)
+        out = self._out
         kind, index = ("cuda", self.device.index or 0) if self.device.type == "cuda" else ("cpu", 0)
         binding = self.session.io_binding()
         binding.bind_input(INPUT, kind, index, np.uint8, tuple(frames.shape), frames.data_ptr())

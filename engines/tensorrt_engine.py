@@ -1,15 +1,21 @@
 """TensorRT engine through torch-tensorrt (dynamo frontend), FP16 by default.
 
+Written against torch-tensorrt 2.9-2.14 (checked at import). What TensorRT builds is the
+generator alone on half (or float) NCHW input: the uint8 <-> float casts, padding and crop run
+in PyTorch around it, because torch-tensorrt does not convert a uint8 `.to()` (its issue 3247).
+Precision comes from the module and input dtypes (`use_explicit_typing`), not the deprecated
+`enabled_precisions`.
+
 TensorRT builds for a shape range: a static size (`--shape 720x1280`) or min:opt:max. Without
 one, the engine builds a static program for the first frame size it sees (and batch up to the
-pipeline's), which is what a video needs. Programs are saved as ExportedPrograms in the engine
-cache and loaded with `torch_tensorrt.load`; one that fails to load is rebuilt.
-
-torch_tensorrt is imported only here, and only when this engine is built.
+pipeline's), which is what a video needs. Every new program is checked against eager fp32
+before it is saved (as an ExportedProgram, loaded with `torch_tensorrt.load`); one that fails
+to load is rebuilt. torch_tensorrt is imported only here, and only when this engine is built.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from types import ModuleType
 
@@ -19,17 +25,25 @@ from artify_stream.errors import EngineError
 from artify_stream.generator import Generator
 from engines.base import DTYPES, DeviceEngine, EngineSpec
 from engines.cache import CacheKey, EngineCache, device_name, library_versions
+from engines.fused import frames_to_model, model_to_frames, padded
 from engines.shapes import ShapeRange
-from engines.torch_engine import fused_module
+from engines.verify import probe_frames, verify_engine
 
 log = logging.getLogger(__name__)
 
 ARTIFACT = "stylizer.ep"
 DEFAULT_MAX_BATCH = 4
+#: The torch-tensorrt releases this engine is written and tested against (pyproject pins the same).
+SUPPORTED_VERSIONS = ((2, 9), (2, 14))
+
+
+def _release(version: str) -> tuple[int, int]:
+    parts = version.split("+")[0].split(".")
+    return int(parts[0]), int(parts[1])
 
 
 def import_torch_tensorrt() -> ModuleType:
-    """torch_tensorrt, or an EngineError that says how to get it."""
+    """torch_tensorrt of a supported release, or an EngineError that says how to get it."""
     try:
         import torch_tensorrt
     except ImportError:
@@ -37,23 +51,34 @@ def import_torch_tensorrt() -> ModuleType:
                           "on a machine with an NVIDIA GPU and TensorRT") from None
     except OSError as exc:  # the wheel is there but TensorRT's shared libraries are not
         raise EngineError(f"torch-tensorrt is installed but TensorRT's libraries do not load ({exc})") from None
+    version = getattr(torch_tensorrt, "__version__", "0.0")
+    lo, hi = SUPPORTED_VERSIONS
+    try:
+        release = _release(version)
+    except (ValueError, IndexError):
+        release = (0, 0)
+    if not lo <= release <= hi:
+        raise EngineError(f"torch-tensorrt {version} is not a release this engine was written for "
+                          f"({lo[0]}.{lo[1]} to {hi[0]}.{hi[1]}): pip install 'artify-stream[tensorrt]'")
     return torch_tensorrt
 
 
-def tensorrt_inputs(trt: ModuleType, shapes: ShapeRange) -> list:
-    """One uint8 NHWC input with the range's min/opt/max shapes."""
-    lo, opt, hi = shapes.nhwc()
-    return [trt.Input(min_shape=lo, opt_shape=opt, max_shape=hi, dtype=torch.uint8)]
+def tensorrt_inputs(trt: ModuleType, shapes: ShapeRange, dtype: torch.dtype) -> list:
+    """The generator's one input: (N, 3, H, W) in `dtype`, sizes padded to multiples of 4."""
+    (n0, h0, w0, _), (n1, h1, w1, _), (n2, h2, w2, _) = shapes.nhwc()
+    nchw = [(n, 3, *padded((h, w))) for n, h, w in ((n0, h0, w0), (n1, h1, w1), (n2, h2, w2))]
+    return [trt.Input(min_shape=nchw[0], opt_shape=nchw[1], max_shape=nchw[2], dtype=dtype)]
 
 
 class TensorRTEngine(DeviceEngine):
     def __init__(self, generator: Generator, spec: EngineSpec, cache: EngineCache, model_sha256: str,
                  shapes: ShapeRange | None = None) -> None:
         super().__init__(spec)
-        if spec.precision not in ("fp16", "fp32"):
-            raise EngineError(f"the tensorrt engine builds fp16 or fp32, not {spec.precision}")
         self.trt = import_torch_tensorrt()
-        self.generator, self.cache, self.model_sha256 = generator, cache, model_sha256
+        self.dtype = DTYPES[spec.precision]
+        self.reference = copy.deepcopy(generator)  # fp32, for verifying new programs
+        self.generator = generator.to(self.device, dtype=self.dtype).eval()
+        self.cache, self.model_sha256 = cache, model_sha256
         self.fixed_shapes = shapes
         self.programs: dict[ShapeRange, torch.nn.Module] = {}
         self.cache_hit: bool | None = None
@@ -89,13 +114,14 @@ class TensorRTEngine(DeviceEngine):
                 log.warning("cached TensorRT program %s does not load (%s); rebuilding it", path, exc)
                 self.cache.invalidate(key)
                 self.cache_hit = False
-        module = fused_module(self.generator, self.spec.precision, self.device)
-        inputs = tensorrt_inputs(self.trt, shapes)
+        inputs = tensorrt_inputs(self.trt, shapes, self.dtype)
         try:
-            program = self.trt.compile(module, ir="dynamo", arg_inputs=inputs,
-                                       enabled_precisions={DTYPES[self.spec.precision]}, min_block_size=1)
+            program = self.trt.compile(self.generator, ir="dynamo", arg_inputs=inputs, use_explicit_typing=True,
+                                       min_block_size=1)
         except Exception as exc:  # noqa: BLE001  (TensorRT reports build failures with many types)
             raise EngineError(f"TensorRT build failed for {shapes.label()}: {exc}") from exc
+        probe = probe_frames(shapes.opt_hw, batch=1, device=self.device)
+        verify_engine(lambda frames: self._through(program, frames), self.reference, self.spec, probe)
         self.cache.store(key, ARTIFACT, lambda tmp: self.trt.save(program, str(tmp), output_format="exported_program",
                                                                   arg_inputs=inputs))
         return program
@@ -104,6 +130,10 @@ class TensorRTEngine(DeviceEngine):
         """Build (or load) the program for `shapes` now; used by `artify export`."""
         self.programs[shapes] = self._load_or_build(shapes)
 
+    def _through(self, program: torch.nn.Module, frames: torch.Tensor) -> torch.Tensor:
+        h, w = frames.shape[1], frames.shape[2]
+        return model_to_frames(program(frames_to_model(frames, self.dtype).contiguous()), h, w)
+
     def _run(self, frames: torch.Tensor) -> torch.Tensor:
         n, h, w, _ = frames.shape
-        return self._program_for(n, h, w)(frames)
+        return self._through(self._program_for(n, h, w), frames)

@@ -7,7 +7,9 @@ import torch
 from artify_stream.errors import EngineError
 from artify_stream.generator import Generator
 from engines.base import DTYPES, DeviceEngine, EngineSpec
+from engines.cache import EngineCache
 from engines.fused import FusedStylizer
+from engines.shapes import ShapeRange
 
 
 def check_device(device: str) -> torch.device:
@@ -26,13 +28,6 @@ def check_device(device: str) -> torch.device:
     return dev
 
 
-def check_precision(precision: str, device: torch.device) -> None:
-    if precision not in DTYPES:
-        raise EngineError(f"unknown precision {precision!r}; choose fp32, fp16 or bf16")
-    if precision == "fp16" and device.type == "cpu":
-        raise EngineError("fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
-
-
 def fused_module(generator: Generator, precision: str, device: torch.device) -> FusedStylizer:
     dtype = DTYPES[precision]
     generator = generator.to(device, dtype=dtype).to(memory_format=torch.channels_last)
@@ -42,11 +37,10 @@ def fused_module(generator: Generator, precision: str, device: torch.device) -> 
 class TorchEngine(DeviceEngine):
     """The fused graph in eager mode."""
 
-    def __init__(self, generator: Generator, spec: EngineSpec) -> None:
+    def __init__(self, generator: Generator, spec: EngineSpec, cache: EngineCache, model_sha256: str,
+                 shapes: ShapeRange | None = None) -> None:
         super().__init__(spec)
-        check_precision(spec.precision, self.device)
         self.module = fused_module(generator, spec.precision, self.device)
-        self.cache_path = None  # nothing is built
 
     def _run(self, frames: torch.Tensor) -> torch.Tensor:
         return self.module(frames)

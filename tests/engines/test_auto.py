@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -42,7 +43,7 @@ def test_named_engines_are_checked_not_substituted():
         explicit_choice("openvino", "auto", "cpu", CPU_BF16)
     with pytest.raises(EngineError, match="unknown precision"):
         explicit_choice("torch", "int8", "cpu", CPU_BF16)
-    with pytest.raises(EngineError, match="fp16 runs on CUDA only"):
+    with pytest.raises(EngineError, match="runs fp32 or bf16 on the CPU, not fp16"):
         create_engine(None, "torch", "fp16", "cpu")
 
 
@@ -85,7 +86,9 @@ def test_create_engine_auto_says_why(tiny_model):
 
 def test_bad_frames_are_refused_with_the_shape(tiny_model):
     engine = create_engine(tiny_model, "torch", "fp32", "cpu")
-    with pytest.raises(EngineError, match=r"uint8 frames \(N, H, W, 3\), got torch.float32"):
+    with pytest.raises(EngineError, match=r"uint8 frames \(N, H, W, 3\), got float32 \(1, 8, 8, 3\)"):
         engine(torch.zeros(1, 8, 8, 3))
+    with pytest.raises(EngineError, match=r"got uint8 \(8, 8, 3\)"):
+        engine(np.zeros((8, 8, 3), np.uint8))  # one frame without its batch axis
     with pytest.raises(EngineError, match="at least 4x4"):
         engine(torch.zeros(1, 3, 8, 3, dtype=torch.uint8))

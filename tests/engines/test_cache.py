@@ -28,7 +28,7 @@ def test_every_key_field_changes_the_entry():
 def test_library_versions_name_what_is_missing():
     versions = library_versions("onnxruntime", "surely-not-a-package")
     assert versions["onnxruntime"] != "missing" and versions["surely-not-a-package"] == "missing"
-    assert versions["torch"] == torch.__version__
+    assert torch.__version__.startswith(versions["torch"])  # the package's version: read without importing torch
 
 
 def test_store_lookup_and_corruption(tmp_path, caplog):

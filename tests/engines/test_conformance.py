@@ -1,4 +1,4 @@
-"""Every backend that runs here matches eager fp32 on real photos (the bundled model and samples).
+"""Every backend that runs here matches eager fp32 on real photos (the bundled models and samples).
 
 fp32 engines must agree within 1/255 per pixel at the 99.9th percentile, fp16/bf16 within 3/255.
 CUDA and TensorRT cases run the same check and skip, saying why, where the GPU or library is missing.
@@ -36,14 +36,16 @@ def cases():
     yield "compile", "fp32", "cpu", None
     yield "compile", "bf16", "cpu", skip_bf16
     yield "onnx", "fp32", "cpu", None
+    # The GPU cases (`pytest -m gpu`, which `make gpu-check` runs on a lent GPU).
     for backend, precision in (("torch", "fp32"), ("torch", "fp16"), ("compile", "fp16"), ("onnx", "fp16")):
-        yield backend, precision, "cuda", no_cuda()
-    yield "tensorrt", "fp16", "cuda", no_tensorrt()
+        yield pytest.param(backend, precision, "cuda", no_cuda(), marks=pytest.mark.gpu)
+    yield pytest.param("tensorrt", "fp16", "cuda", no_tensorrt(), marks=pytest.mark.gpu)
 
 
-@pytest.fixture(scope="module")
-def reference():
-    model = load_model()
+@pytest.fixture(scope="module", params=["artify-toon", "artify-toon-lite"])
+def reference(request):
+    """Each bundled model (the default and its real-time student) on the bundled photos."""
+    model = load_model(request.param)
     frames = sample_frames(*SIZE)
     eager = build_engine(model, EngineSpec("torch", "fp32", "cpu"), EngineCache())
     return model, frames, eager(frames)

@@ -1,0 +1,139 @@
+"""One table of engine backends: every fact about a backend lives in its row.
+
+The builder, `artify export`, `artify bench`, `--engine auto`, the option checks and the CLI's
+choices all read FORMATS; a new backend is one row here and one engine class.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from enum import Enum
+
+from artify_stream.errors import EngineError
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """What to build: backend, precision and device (all resolved; no 'auto' here)."""
+
+    backend: str = "torch"
+    precision: str = "fp32"
+    device: str = "cpu"
+
+    def label(self) -> str:
+        return f"{self.backend} {self.precision} on {self.device}"
+
+
+def check_frames(dtype: str, shape: tuple[int, ...]) -> None:
+    """EngineError unless `shape`/`dtype` is a batch of uint8 RGB frames of at least 4x4 pixels."""
+    if dtype != "uint8" or len(shape) != 4 or shape[-1] != 3:
+        raise EngineError(f"engine input must be uint8 frames (N, H, W, 3), got {dtype} {tuple(shape)}")
+    if shape[1] < 4 or shape[2] < 4:
+        raise EngineError(f"frames must be at least 4x4 pixels, got {shape[1]}x{shape[2]}")
+
+
+@dataclass(frozen=True)
+class EngineFormat:
+    name: str
+    engine_class: str  # "module:Class", imported only when this backend is built
+    artifact: str | None  # what its cache entry holds (None: nothing is built)
+    precisions: dict[str, tuple[str, ...]]  # device type -> precisions it runs there
+    default_precision: dict[str, str]  # device type -> precision when --precision auto
+    needs_build: bool  # an export/compile step before the first frame (so: verified after it)
+    summary: str  # one line for --help
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return tuple(self.precisions)
+
+    def load_class(self) -> type:
+        module, _, name = self.engine_class.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    def check_device(self, device_type: str) -> None:
+        """EngineError unless this backend runs on `device_type` ('cpu' or 'cuda')."""
+        if device_type not in self.precisions:
+            where = " and ".join("NVIDIA GPUs" if d == "cuda" else "the CPU" for d in self.devices)
+            raise EngineError(f"the {self.name} engine runs on {where} only; this run is on "
+                              f"{'the CPU' if device_type == 'cpu' else 'a GPU'} (use --engine auto, "
+                              f"{', '.join(f.name for f in FORMATS.values() if device_type in f.precisions)})")
+
+    def check(self, precision: str, device_type: str) -> None:
+        """EngineError unless this backend runs `precision` on `device_type`."""
+        self.check_device(device_type)
+        if precision not in PRECISIONS:
+            raise EngineError(f"unknown precision {precision!r}; choose auto, {', '.join(PRECISIONS)}")
+        allowed = self.precisions[device_type]
+        if precision not in allowed:
+            on = "the CPU" if device_type == "cpu" else "CUDA"
+            raise EngineError(f"the {self.name} engine runs {' or '.join(allowed)} on {on}, not {precision}")
+
+
+_CPU_AND_CUDA = {"cpu": ("fp32", "bf16"), "cuda": ("fp32", "fp16", "bf16")}
+_DEFAULTS = {"cpu": "bf16", "cuda": "fp16"}  # bf16 on a CPU only where it is native (see default_precision)
+
+FORMATS: dict[str, EngineFormat] = {f.name: f for f in (
+    EngineFormat("torch", "engines.torch_engine:TorchEngine", None, _CPU_AND_CUDA, _DEFAULTS, False,
+                 "eager PyTorch (the reference)"),
+    EngineFormat("compile", "engines.compile_engine:CompiledEngine", "inductor", _CPU_AND_CUDA, _DEFAULTS, True,
+                 "torch.compile (Inductor; CUDA graphs on GPUs)"),
+    EngineFormat("onnx", "engines.onnx_engine:OnnxEngine", "stylizer.onnx", {"cpu": ("fp32",), "cuda": ("fp32", "fp16")},
+                 {"cpu": "fp32", "cuda": "fp16"}, True, "ONNX Runtime (CPU or CUDA provider)"),
+    EngineFormat("tensorrt", "engines.tensorrt_engine:TensorRTEngine", "stylizer.ep", {"cuda": ("fp16", "fp32")},
+                 {"cuda": "fp16"}, True, "TensorRT through torch-tensorrt (NVIDIA GPUs)"),
+)}
+BACKENDS = tuple(FORMATS)
+
+#: The CLI's choices (str Enums, as Typer wants), made from the table.
+BackendChoice = Enum("BackendChoice", {"auto": "auto", **{name: name for name in FORMATS}}, type=str)
+PrecisionChoice = Enum("PrecisionChoice", {"auto": "auto", **{p: p for p in PRECISIONS}}, type=str)
+
+
+def engine_format(name: str) -> EngineFormat:
+    if name not in FORMATS:
+        raise EngineError(f"unknown engine {name!r}; choose auto, {', '.join(FORMATS)}")
+    return FORMATS[name]
+
+
+def default_precision(fmt: EngineFormat, device_type: str, cpu_bf16: bool) -> str:
+    """The row's default, except bf16 on a CPU without native bf16 (emulated bf16 is slower than fp32)."""
+    fmt.check_device(device_type)
+    precision = fmt.default_precision[device_type]
+    return "fp32" if precision == "bf16" and device_type == "cpu" and not cpu_bf16 else precision
+
+
+def runnable_precisions(fmt: EngineFormat, device_type: str, cpu_bf16: bool) -> tuple[str, ...]:
+    """What is worth running (and benchmarking) here: the row's precisions, less emulated bf16."""
+    allowed = fmt.precisions.get(device_type, ())
+    return tuple(p for p in allowed if not (p == "bf16" and device_type == "cpu" and not cpu_bf16))
+
+
+#: How far a built engine may stray from eager fp32 on a probe frame before it is refused:
+#: (mean, 99th percentile) of the absolute difference, in 8-bit levels.
+VERIFY_TOLERANCE = {"fp32": (0.5, 2.0), "fp16": (1.5, 6.0), "bf16": (3.0, 12.0)}
+
+
+#: `auto` on a CPU takes the fastest measured engine, except that ONNX Runtime wins when it is
+#: within this share of the fastest: the difference is probe noise, and its cached graph runs
+#: without importing torch, a process ~600 MiB smaller (the CUDA build of torch alone is ~610 MiB).
+TORCH_FREE_MARGIN = 0.25
+TORCH_FREE_BACKENDS = ("onnx",)
+
+
+def rank_cpu_engines(timings: dict[str, float | None], specs: list[EngineSpec]) -> tuple[list[EngineSpec], str]:
+    """CPU engines best first by measured ms/frame (None: did not build), and why the first."""
+    built = sorted((s for s in specs if timings.get(s.label()) is not None), key=lambda s: timings[s.label()])
+    if not built:
+        return [], "no CPU engine could be built"
+    fastest = timings[built[0].label()]
+    light = [s for s in built if s.backend in TORCH_FREE_BACKENDS and timings[s.label()] <= fastest * (1 + TORCH_FREE_MARGIN)]
+    summary = ", ".join(f"{s.backend} {s.precision} {timings[s.label()]:.0f} ms" for s in built)
+    if light and light[0] != built[0]:
+        built.remove(light[0])
+        built.insert(0, light[0])
+        return built, (f"within {TORCH_FREE_MARGIN:.0%} of the fastest and runs without torch "
+                       f"(a much smaller process) ({summary})")
+    return built, f"fastest measured on this CPU ({summary})"
