@@ -2,65 +2,123 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import time
-import shlex
+import signal
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
 
-import typer
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.markup import escape
+if __name__ == "__main__" or Path(sys.argv[0]).name == "artify":
+    # Until main() takes over, Ctrl-C just ends the program: no traceback from a half-done import.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-from artify_stream.errors import ArtifyError, OutputError
-from artify_stream.video import VideoOptions
+import contextlib  # noqa: E402
+import functools  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import shlex  # noqa: E402
+import time  # noqa: E402
+from enum import Enum  # noqa: E402
+from typing import Annotated, Optional  # noqa: E402
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.logging import RichHandler  # noqa: E402
+from rich.markup import escape  # noqa: E402
+
+from artify_stream import signals  # noqa: E402
+from artify_stream.errors import ArtifyError  # noqa: E402
+from artify_stream.video import GPU_BATCH, VideoOptions  # noqa: E402
+from engines.formats import FORMATS, BackendChoice, PrecisionChoice  # noqa: E402
+from trainer.config import PRESETS, TrainConfig  # noqa: E402
+from trainer.distill_config import DISTILL_PRESETS  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Cartoonize photos and video with ArtifyGAN.")
 console = Console(stderr=True, soft_wrap=True)
+DEBUG_ENV = "ARTIFY_DEBUG"
 
 
-EngineOpt = Annotated[str, typer.Option("--engine", help="auto (fastest here, says why), torch, compile, onnx or tensorrt.")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto, fp32, fp16 (CUDA) or bf16.")]
+def command(*args, **kwargs):
+    """`app.command`, with the error mapping every command shares: a known error is one line and
+    its exit code (the traceback only with ARTIFY_DEBUG=1); Ctrl-C is 130, SIGTERM 143."""
+
+    def register(fn):
+        @functools.wraps(fn)
+        def run(*a, **kw):
+            try:
+                return fn(*a, **kw)
+            except ArtifyError as exc:
+                if os.environ.get(DEBUG_ENV):
+                    raise
+                console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+                raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt as exc:
+                console.print("interrupted")
+                raise typer.Exit(signals.stop_exit_code(exc)) from None
+
+        return app.command(*args, **kwargs)(run)
+
+    return register
+
+
+EngineOpt = Annotated[BackendChoice, typer.Option("--engine", help="auto (fastest here, says why), or one of: " + "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values()) + ".")]
+PrecisionOpt = Annotated[PrecisionChoice, typer.Option("--precision", help="auto (the engine's best here) or a precision the engine runs on this device.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N (a GPU asked for and missing is an error).")]
 EngineCacheOpt = Annotated[Optional[Path], typer.Option("--engine-cache", help="Engine cache folder (default: $ARTIFY_ENGINE_CACHE or the user cache).")]
 
 
-def _make_engine(model: str | None, engine: str, precision: str, device: str, engine_cache: Path | None, quiet: bool = False):
+def _make_engine(model: str | None, engine: BackendChoice, precision: PrecisionChoice, device: str,
+                 engine_cache: Path | None, quiet: bool = False):
     """Build the engine and say which one runs and why."""
     from engines import create_engine
 
-    built = create_engine(model, backend=engine, precision=precision, device=device, cache_dir=engine_cache)
+    built = create_engine(model, backend=engine.value, precision=precision.value, device=device, cache_dir=engine_cache)
     if not quiet:
         console.print(f"engine: {built.spec.label()} ({escape(built.reason)})", highlight=False)
     return built
 
 
-class Preset(str, Enum):
-    recommended = "recommended"
-    paper_round1 = "paper-round1"
-    paper_round2 = "paper-round2"
-    paper_round3 = "paper-round3"
-    small_cpu = "small-cpu"
+Preset = Enum("Preset", {name: name for name in PRESETS}, type=str)  # the CLI's choices are the table's keys
 
 
-class Backbone(str, Enum):
-    efficientnet_lite0 = "efficientnet-lite0"
-    vgg16 = "vgg16"
+def _parse_setting(text: str, config_class: type = TrainConfig) -> tuple[str, object]:
+    """KEY=VALUE for any field of the config (or its generator), typed by the field (`--dry-run` shows it)."""
+    import dataclasses
+
+    key, sep, raw = text.partition("=")
+    types = {f.name: f.type for f in dataclasses.fields(config_class)}
+    types.pop("generator")
+    from artify_stream.generator_config import GeneratorConfig
+
+    types.update({f.name: f.type for f in dataclasses.fields(GeneratorConfig)})
+    key = key.strip().replace("-", "_")
+    if not sep or key not in types:
+        raise typer.BadParameter(f"{text!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(types))}")
+    kind = str(types[key])
+    try:
+        if "bool" in kind:
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return key, raw.lower() in ("true", "1", "yes", "on")
+        if "tuple" in kind:
+            return key, tuple(float(v) for v in raw.split(","))
+        if raw.lower() == "none" and "None" in kind:
+            return key, None
+        if "int" in kind:
+            return key, int(raw)
+        if "float" in kind:
+            return key, float(raw)
+        return key, raw
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: {raw!r} is not a {kind}") from None
 
 
-@app.command()
+@command()
 def train(
-    photos: Annotated[Path, typer.Option(help="Folder of photos (searched recursively).")],
+    photos: Annotated[Path, typer.Option(help="Folder of photos (searched recursively); 32 are held back for validation.")],
     cartoons: Annotated[Path, typer.Option(help="Folder of cartoon images/clips, or one cartoon clip.")],
     out: Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, samples, model files.")],
-    preset: Annotated[Preset, typer.Option(help="Starting configuration; options below override it.")] = Preset.recommended,
+    preset: Annotated[Preset, typer.Option(help="Starting configuration; the options below override it.")] = Preset("recommended"),
     epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
-    init_epochs: Annotated[Optional[int], typer.Option(min=0, help="Content-only epochs first.")] = None,
+    init_epochs: Annotated[Optional[int], typer.Option(min=0, help="Initialization epochs (no adversarial loss) first.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(min=1)] = None,
     crop_size: Annotated[Optional[int], typer.Option(min=8)] = None,
     lr: Annotated[Optional[float], typer.Option()] = None,
@@ -68,8 +126,9 @@ def train(
     residual_blocks: Annotated[Optional[int], typer.Option(min=0)] = None,
     first_kernel: Annotated[Optional[int], typer.Option(min=1)] = None,
     base_width: Annotated[Optional[int], typer.Option(min=1)] = None,
-    backbone: Annotated[Optional[Backbone], typer.Option(help="Content-loss features.")] = None,
-    vgg_weights: Annotated[Optional[Path], typer.Option(help="torchvision VGG-16 state dict (for --backbone vgg16).")] = None,
+    setting: Annotated[Optional[list[str]], typer.Option("--set", help="Any other config field, KEY=VALUE (repeatable), e.g. --set tv_weight=0.5; --dry-run lists them all.")] = None,
+    eval_clip: Annotated[Optional[list[Path]], typer.Option("--eval-clip", help="A clip to measure flicker on every epoch (repeatable).")] = None,
+    vgg_weights: Annotated[Optional[Path], typer.Option(help="torchvision VGG-16 state dict (for --set backbone=vgg16).")] = None,
     content_weights: Annotated[Optional[Path], typer.Option(help="EfficientNet-Lite0 state dict (default: the one its package ships).")] = None,
     precision: Annotated[Optional[str], typer.Option(help="auto, fp32, bf16 or fp16.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -78,131 +137,161 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the resolved config and exit.")] = False,
 ) -> None:
-    """Train an ArtifyGAN generator on unpaired photos and cartoons."""
-    from trainer.config import preset as get_preset
-    from trainer.loop import Training
-    from trainer.monitor import RichTrainingProgress
+    """Train an ArtifyGAN generator on unpaired photos and cartoons.
 
-    config = get_preset(preset.value).with_overrides(
-        epochs=epochs, init_epochs=init_epochs, batch_size=batch_size, crop_size=crop_size, lr=lr,
-        init_lr=lr, content_weight=content_weight, residual_blocks=residual_blocks, first_kernel=first_kernel,
-        base_width=base_width, backbone=backbone.value if backbone else None, precision=precision, seed=seed,
-        workers=workers,
-    )
+    Every epoch is evaluated on held-back photos (and --eval-clip clips); the run's
+    model.safetensors is the best epoch by those figures.
+    """
+    from artify_stream.errors import ConfigError
+
+    extra = dict(_parse_setting(t) for t in setting or [])
+    named = dict(epochs=epochs, init_epochs=init_epochs, batch_size=batch_size, crop_size=crop_size, lr=lr,
+                 content_weight=content_weight, residual_blocks=residual_blocks, first_kernel=first_kernel,
+                 base_width=base_width, precision=precision, seed=seed, workers=workers)
+    if lr is not None and "init_lr" not in extra:
+        named["init_lr"] = lr
+    both = {k for k, v in named.items() if v is not None} & set(extra)
+    if both:
+        raise ConfigError(f"{', '.join(sorted(both))} given twice (as an option and with --set)")
+    config = PRESETS[preset.value].with_overrides(**named, **extra)
     if dry_run:
         import json
 
         typer.echo(json.dumps(config.to_dict(), indent=2))
         return
+    from trainer.loop import Training
+    from trainer.monitor import RichTrainingProgress
+
     weights = vgg_weights if config.backbone == "vgg16" else content_weights
-    command = "artify " + shlex.join(sys.argv[1:])
-    training = Training(config, photos, cartoons, out, content_weights=weights, device=device, command=command,
-                        progress=RichTrainingProgress(console))
+    command_line = "artify " + shlex.join(sys.argv[1:])
+    training = Training(config, photos, cartoons, out, content_weights=weights, device=device, command=command_line,
+                        progress=RichTrainingProgress(console), eval_clips=eval_clip or [])
     records = training.run(resume=resume)
     if training.dist.is_main and records:
-        console.print(f"model file: {training.paths.model}")
+        from trainer.selection import best_epoch
+
+        console.print(f"model file: {training.paths.model} (epoch {best_epoch(records, config.first_ranked_epoch)})")
 
 
-@app.command()
+DistillPreset = Enum("DistillPreset", {name: name for name in DISTILL_PRESETS}, type=str)
+
+
+@command()
+def distill(
+    teacher: Annotated[str, typer.Argument(help="The teacher: a model file or a bundled model name.")],
+    photos: Annotated[Path, typer.Option(help="Folder of photos (searched recursively); 32 are held back for validation.")],
+    out: Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, samples, model files.")],
+    clips: Annotated[Optional[Path], typer.Option(help="A clip or a folder of clips whose frames train too.")] = None,
+    preset: Annotated[DistillPreset, typer.Option(help="Student architecture and schedule; options override it.")] = DistillPreset("lite"),
+    epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
+    base_width: Annotated[Optional[int], typer.Option(min=1, help="Student width.")] = None,
+    residual_blocks: Annotated[Optional[int], typer.Option(min=0, help="Student residual blocks.")] = None,
+    setting: Annotated[Optional[list[str]], typer.Option("--set", help="Any other config field, KEY=VALUE (repeatable); --dry-run lists them.")] = None,
+    eval_clip: Annotated[Optional[list[Path]], typer.Option("--eval-clip", help="A clip to measure flicker on every epoch (repeatable).")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="auto, fp32, bf16 or fp16.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the resolved config and exit.")] = False,
+) -> None:
+    """Distill a small, fast student (separable convs) from a teacher model, for real time on a CPU.
+
+    Same run folder, checkpoints, resume, per-epoch evaluation and best-epoch pick as `train`.
+    """
+    from trainer.distill_config import DistillConfig
+
+    extra = dict(_parse_setting(t, DistillConfig) for t in setting or [])
+    config = DISTILL_PRESETS[preset.value].with_overrides(epochs=epochs, base_width=base_width,
+                                                          residual_blocks=residual_blocks, precision=precision, **extra)
+    if dry_run:
+        import json
+
+        typer.echo(json.dumps(config.to_dict(), indent=2))
+        return
+    from trainer.distill import Distillation
+    from trainer.monitor import RichTrainingProgress
+
+    run = Distillation(config, teacher, photos, out, clips=clips, device=device, command="artify " + shlex.join(sys.argv[1:]),
+                       progress=RichTrainingProgress(console), eval_clips=eval_clip or [])
+    records = run.run(resume=resume)
+    if run.dist.is_main and records:
+        from trainer.selection import closest_to_teacher
+
+        console.print(f"model file: {run.paths.model} (epoch {closest_to_teacher(records)})")
+
+
+@command()
 def stylize(
     source: Annotated[Path, typer.Argument(help="An image, a video, or a folder of them.")],
     output: Annotated[Path, typer.Argument(help="Output file, or output folder (the tree is mirrored).")],
     model: Annotated[Optional[str], typer.Option(help="Model file path or bundled model name.")] = None,
     size: Annotated[Optional[int], typer.Option(min=4, help="Bound the output's long side (downscale only).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace outputs that exist.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace outputs that exist (only once the new one is complete).")] = False,
     side_by_side: Annotated[bool, typer.Option(help="Images: write input | output side by side.")] = False,
-    engine: EngineOpt = "auto",
-    precision: PrecisionOpt = "auto",
+    engine: EngineOpt = BackendChoice.auto,
+    precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
     engine_cache: EngineCacheOpt = None,
-    batch: Annotated[int, typer.Option(min=1, help="Video frames per engine call.")] = VideoOptions.batch,
+    batch: Annotated[Optional[int], typer.Option(min=1, help="Video frames per engine call (default: 1 on the CPU, "
+                                                 "4 on a GPU).")] = VideoOptions.batch,
     codec: Annotated[str, typer.Option(help="Video encoder (libx264, libx265, libsvtav1, h264_nvenc...).")] = VideoOptions.codec,
     crf: Annotated[Optional[int], typer.Option(help="Constant quality for x264/x265/VP9/AV1.")] = VideoOptions.crf,
     bitrate: Annotated[Optional[int], typer.Option(help="Target bits/s (replaces --crf).")] = None,
     preset: Annotated[Optional[str], typer.Option(help="Encoder preset (x264/x265).")] = VideoOptions.preset,
-    partial: Annotated[bool, typer.Option(help="On Ctrl-C keep the frames written so far as a playable file (--no-partial removes it).")] = True,
+    partial: Annotated[bool, typer.Option(help="On Ctrl-C keep the frames so far in NAME.partial.EXT, continued by the next run (--no-partial removes it).")] = True,
     json_summary: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of progress.")] = False,
 ) -> None:
-    """Cartoonize an image or video, or every image and video in a folder."""
+    """Cartoonize an image or video, or every image and video in a folder.
+
+    Outputs appear only when complete; an interrupted video is left as NAME.partial.EXT and the
+    same command continues it.
+    """
     import json
 
-    from artify_stream.errors import InputError
-    from artify_stream.images import is_image_path
-    from artify_stream.still_images import FileResult, mirrored_outputs, stylize_image_file
-    from artify_stream.video import VideoPipeline, is_video_path
-    if not source.exists():
-        raise InputError(f"{source}: not found")
+    from artify_stream.batch import BatchStylizer
+    from artify_stream.media_io import check_video_encoder
+
     options = VideoOptions(long_side=size, codec=codec, crf=crf, bitrate=bitrate, preset=preset, batch=batch,
                            overwrite=overwrite, keep_partial=partial)
-    stylizer = _make_engine(model, engine, precision, device, engine_cache)
+    check_video_encoder(codec)
+    stylizer = _make_engine(model, engine, precision, device, engine_cache, quiet=json_summary)
+    runner = BatchStylizer(stylizer, options, side_by_side=side_by_side,
+                           video_progress=None if json_summary else _video_progress)
+    single = source.is_file()
 
-    def one(src: Path, dst: Path) -> tuple[FileResult, dict | None]:
-        if is_video_path(src):
-            if dst.exists() and not overwrite:
-                return FileResult(src, dst, "skipped", "output exists (use --overwrite)"), None
-            with _video_progress(src, json_summary) as on_progress:
-                report = VideoPipeline(stylizer, options, on_progress).run(src, dst)
-            status = "interrupted" if report.interrupted else "done"
-            return FileResult(src, dst, status), report.to_dict()
-        return stylize_image_file(stylizer, src, dst, size, overwrite, side_by_side), None
-
-    if source.is_file():
-        result, summary = one(source, output)
-        if result.status == "skipped":
-            raise OutputError(f"{output}: exists (pass --overwrite to replace it)")
+    def show(result) -> None:
         if json_summary:
-            typer.echo(json.dumps(summary or {"source": str(source), "output": str(output)}))
-        else:
-            console.print(f"wrote {output}")
-        if result.status == "interrupted":
-            raise typer.Exit(130)
-        return
+            return
+        if single:
+            style = "red" if result.status in ("failed", "interrupted", "incomplete") else "green"
+            console.print(f"[{style}]{escape(result.message)}[/]", highlight=False)
+            return
+        style = {"done": "green", "skipped": "yellow"}.get(result.status, "red")
+        detail = result.message if result.status != "done" else str(result.source)
+        console.print(f"[{style}]{result.status:11}[/] {escape(detail)}", highlight=False)
 
-    accept = lambda p: is_image_path(p) or is_video_path(p)  # noqa: E731
-    pairs = mirrored_outputs(source, output, accept)
-    if not pairs:
-        raise InputError(f"{source}: no image or video files found")
-    results, summaries = [], []
-    for src, dst in pairs:
-        try:
-            result, summary = one(src, dst)
-        except ArtifyError as exc:
-            result, summary = FileResult(src, dst, "failed", str(exc)), None
-        results.append(result)
-        if summary:
-            summaries.append(summary)
-        if not json_summary:
-            style = {"done": "green", "skipped": "yellow", "failed": "red", "interrupted": "red"}[result.status]
-            detail = result.message if result.status == "failed" else str(result.source)
-            console.print(f"[{style}]{result.status:7}[/] {escape(detail)}", highlight=False)
-        if result.status == "interrupted":
-            break
-    counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
+    report = runner.run(source, output, on_file=show)
     if json_summary:
-        typer.echo(json.dumps({"files": [r.__dict__ | {"source": str(r.source), "output": str(r.output)} for r in results],
-                               "videos": summaries, **counts}))
-    else:
+        typer.echo(json.dumps(report.results[0].video or report.to_dict() if single else report.to_dict()))
+    elif not single:
         from rich.table import Table
 
+        counts = report.counts()
         table = Table(title=f"{source} -> {output}")
         for column in counts:
             table.add_column(column, justify="right")
         table.add_row(*(str(v) for v in counts.values()))
-        for failed in (r for r in results if r.status == "failed"):
+        for failed in (r for r in report.results if r.status == "failed"):
             console.print(f"[red]failed[/] {escape(failed.message)}", highlight=False)
         console.print(table)
-    if any(r.status == "interrupted" for r in results):
-        raise typer.Exit(130)
-    if counts["failed"]:
+    if report.interrupted:
+        raise typer.Exit(signals.stop_exit_code())
+    if not report.ok:
         raise typer.Exit(1)
 
 
 @contextlib.contextmanager
-def _video_progress(source: Path, quiet: bool):
-    """A Rich bar per file with frames, fps and ETA; nothing when --json is on."""
-    if quiet:
-        yield None
-        return
+def _video_progress(source: Path):
+    """A Rich bar per clip with frames, fps and ETA."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
@@ -218,21 +307,126 @@ def _video_progress(source: Path, quiet: bool):
         yield update
 
 
-@app.command("pack-model")
+EVALUATE_HELP = """Measure how much of a cartoon a model makes, on photos and clips, beside the input.
+
+Each figure is the mean over the photos, for the input and the output:
+
+- edge F1: Canny edges (3x3 Gaussian, thresholds 100/200) of output vs input, an edge matching
+  within 2 px; F1 of precision and recall. Structure kept.
+
+- colours per 1000 px: distinct colours at 5 bits per channel. A cartoon has fewer (ratio out/in).
+
+- flatness: share of pixels whose luminance gradient (Sobel / 8) is below 2 grey levels per pixel.
+
+- saturation (mean HSV S) and contrast (std of luma): out vs in; a cartoon is not washed out.
+
+- checkerboard: amplitude in grey levels of the period-2/4 pattern stride-2 up-convolutions
+  leave (phase means of luma minus its 4x4 box mean, per 32 px tile, noise subtracted); ~0 clean.
+
+- flicker (clips): warping error of the output along the input's DIS optical flow, occluded
+  pixels masked by a forward-backward check; the same on the input is the floor; ratio out/in.
+
+Targets (the bundled model's): edge F1 >= 0.5, colours <= 0.6x, flatness >= input + 0.05,
+saturation >= 0.9x, checkerboard <= input + 0.5, flicker ratio <= 1.5.
+"""
+
+
+class Baseline(str, Enum):
+    opencv_stylization = "opencv-stylization"
+    opencv_bilateral = "opencv-bilateral"
+
+
+@command(help=EVALUATE_HELP)
+def evaluate(
+    model: Annotated[str, typer.Argument(help="Model file path or bundled model name.")],
+    photos: Annotated[Path, typer.Option(help="Folder of photos, a file listing them, or a run's split.json (its validation photos).")],
+    clip: Annotated[Optional[list[Path]], typer.Option("--clip", help="A clip to measure flicker on (repeatable).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for contact_sheet.png and evaluation.json.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Use the first N photos.")] = None,
+    size: Annotated[Optional[int], typer.Option(min=16, help="Bound the long side of photos and clip frames.")] = None,
+    clip_frames: Annotated[int, typer.Option(min=2, help="Frames of each clip to measure.")] = 48,
+    baseline: Annotated[Optional[list[Baseline]], typer.Option("--baseline", help="Also measure an OpenCV filter on the same data (repeatable).")] = None,
+    engine: EngineOpt = BackendChoice.auto,
+    precision: PrecisionOpt = PrecisionChoice.auto,
+    device: DeviceOpt = "auto",
+    engine_cache: EngineCacheOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print every figure as JSON.")] = False,
+) -> None:
+    import json
+
+    from artify_stream.evaluation import EvaluationSet, compare
+    from artify_stream.evaluation.baselines import BASELINES
+    from artify_stream.evaluation.inputs import load_photos
+    from artify_stream.evaluation.report import save_json
+
+    _, images = load_photos(photos, limit, size)
+    data = EvaluationSet.load(images, clip or [], clip_frames=clip_frames, clip_long_side=size)
+    stylizers = {model: _make_engine(model, engine, precision, device, engine_cache, quiet=json_out)}
+    stylizers.update({b.value: BASELINES[b.value] for b in baseline or []})
+    sheet = out / "contact_sheet.png" if out else None
+    reports = compare(stylizers, data, sheet)
+    result = {name: r.to_dict() for name, r in reports.items()}
+    if out:
+        save_json(out / "evaluation.json", result)
+    if json_out:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    _print_evaluation(reports, data)
+    if out:
+        console.print(f"wrote {sheet} and {out / 'evaluation.json'}")
+
+
+def _print_evaluation(reports: dict, data) -> None:
+    from rich.table import Table
+
+    first = next(iter(reports.values()))
+    table = Table(title=f"{len(data.photos)} photos" + (f", {len(data.clips)} clips" if data.clips else ""))
+    table.add_column("figure")
+    table.add_column("input", justify="right")
+    for name in reports:
+        table.add_column(name, justify="right")
+    rows = [("edge F1", None, lambda r: r.edge_f1), ("colours / 1000 px", "colours_per_kpx", None),
+            ("flatness", "flatness", None), ("saturation", "saturation", None), ("contrast", "contrast", None),
+            ("checkerboard", "checkerboard", None)]
+    for label, key, get in rows:
+        cells = [f"{first.input[key]:.3f}" if key else "1.000"]
+        cells += [f"{(get(r) if get else r.output[key]):.3f}" for r in reports.values()]
+        table.add_row(label, *cells)
+    for i, clip_name in enumerate(data.clips):
+        clips = [r.clips[i] for r in reports.values()]
+        table.add_row(f"flicker {clip_name}", f"{clips[0].input_error:.2f}",
+                      *(f"{c.output_error:.2f} ({c.flicker_ratio:.2f}x)" for c in clips))
+    lines = []
+    for name, r in reports.items():
+        met = r.targets_met()
+        missed = [k for k, ok in met.items() if not ok]
+        lines.append(f"{name}: {sum(met.values())}/{len(met)} targets met" + (f"; missed: {', '.join(missed)}" if missed else ""))
+    table.caption = "\n".join(lines)
+    Console(soft_wrap=True).print(table)
+
+
+@command("pack-model")
 def pack_model(
     source: Annotated[Path, typer.Argument(help="A run folder (its model.safetensors) or a model file.")],
-    output: Annotated[Path, typer.Argument(help="Where to write the packed model file.")],
+    output: Annotated[Path, typer.Argument(help="Where to write the packed model file (.safetensors).")],
     half: Annotated[bool, typer.Option(help="Store weights as fp16 (half the size).")] = True,
+    overwrite: Annotated[bool, typer.Option(help="Replace the output if it exists.")] = False,
 ) -> None:
     """Copy a trained generator into a standalone (by default fp16) model file for shipping."""
-    from artify_stream.model_file import load_model_file, save_model_file
+    from artify_stream.errors import OutputError
+    from artify_stream.model_file import MODEL_SUFFIX, load_model_file, save_model_file
+    from artify_stream.outputs import check_output
 
-    model = load_model_file(source / "model.safetensors" if source.is_dir() else source)
+    model_path = source / "model.safetensors" if source.is_dir() else source
+    if output.suffix != MODEL_SUFFIX:
+        raise OutputError(f"{output}: a model file's name ends in {MODEL_SUFFIX}")
+    check_output(output, overwrite, inputs=[model_path], min_free=0)
+    model = load_model_file(model_path)
     save_model_file(output, model.build_generator(), model.metadata, half=half)
     console.print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB)")
 
 
-@app.command()
+@command()
 def live(
     source: Annotated[str, typer.Argument(help="Webcam index or /dev/videoN, rtsp/rtmp/http/udp URL, or a video file.")],
     to: Annotated[list[str], typer.Option("--to", help="Sink (repeatable): vcam[:DEVICE], preview, rtsp://, rtmp://, udp:// URL, or a file.")],
@@ -251,8 +445,8 @@ def live(
     bitrate: Annotated[Optional[int], typer.Option(help="Bits/s for stream and file sinks.")] = None,
     vcam_backend: Annotated[Optional[str], typer.Option(help="pyvirtualcam backend (v4l2loopback, obs, unitycapture).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a file sink that exists.")] = False,
-    engine: EngineOpt = "auto",
-    precision: PrecisionOpt = "auto",
+    engine: EngineOpt = BackendChoice.auto,
+    precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
     engine_cache: EngineCacheOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the final statistics as JSON.")] = False,
@@ -287,14 +481,14 @@ def _final_line(stats: dict) -> str:
             f"dropped {stats['dropped']}, repeated {stats['repeated']}, reconnects {stats['reconnects']}")
 
 
-@app.command()
+@command()
 def export(
     model: Annotated[str, typer.Argument(help="Model file path or bundled model name.")],
-    engine: EngineOpt = "tensorrt",
-    precision: PrecisionOpt = "auto",
+    engine: EngineOpt = BackendChoice.tensorrt,
+    precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
     shape: Annotated[str, typer.Option(help="Frame size HxW (static) or MIN:OPT:MAX, e.g. 256x256:720x1280:1080x1920.")] = "720x1280",
-    batch: Annotated[int, typer.Option(min=1, help="Largest batch the engine takes.")] = VideoOptions.batch,
+    batch: Annotated[int, typer.Option(min=1, help="Largest batch the engine takes.")] = GPU_BATCH,
     engine_cache: EngineCacheOpt = None,
 ) -> None:
     """Build an engine ahead of time into the engine cache and print where it went."""
@@ -305,18 +499,18 @@ def export(
     from engines.shapes import ShapeRange
 
     shapes = ShapeRange.parse(shape, max_batch=batch)
-    spec = explicit_choice(engine, precision, device, MachineFacts.gather()).spec
+    spec = explicit_choice(engine.value, precision.value, device, MachineFacts.gather()).spec
     with console.status(f"building {spec.label()} for {shapes.label()}..."):
         path = export_engine(load_model(model), spec, EngineCache(engine_cache), shapes)
     console.print(f"built {spec.label()} for {shapes.label()}")
     typer.echo(str(path))
 
 
-@app.command()
+@command()
 def bench(
     model: Annotated[Optional[str], typer.Option(help="Model file path or bundled model name.")] = None,
     sizes: Annotated[str, typer.Option(help="Comma-separated sizes: 256, 480p, 720p, 1080p or HxW.")] = "256,480p,720p,1080p",
-    engines: Annotated[str, typer.Option(help="all, or a comma-separated list of torch, compile, onnx, tensorrt.")] = "all",
+    engines: Annotated[str, typer.Option(help=f"all, or a comma-separated list of {', '.join(FORMATS)}.")] = "all",
     device: DeviceOpt = "auto",
     batch: Annotated[int, typer.Option(min=1, help="Frames per engine call.")] = 1,
     seconds: Annotated[float, typer.Option(min=0.0, help="Time spent per engine and size (after warm-up).")] = 2.0,
@@ -328,19 +522,21 @@ def bench(
 
     from artify_stream.registry import load_model
     from engines.auto import MachineFacts, resolve_device
-    from engines.base import BACKENDS
-    from engines.benchmark import records_as_dicts, run_benchmark
+    from engines.benchmark import bench_specs, records_as_dicts, run_benchmark, unavailable_records
     from engines.cache import EngineCache
     from engines.shapes import parse_size
 
     size_list = [parse_size(s) for s in sizes.split(",") if s.strip()]
-    names = list(BACKENDS) if engines.strip() == "all" else [e.strip() for e in engines.split(",") if e.strip()]
+    names = list(FORMATS) if engines.strip() == "all" else [e.strip() for e in engines.split(",") if e.strip()]
     dev = resolve_device(device, MachineFacts.gather())
     model_file = load_model(model)
     if not json_out:
         console.print(f"model {model_file.path.name}, {dev}, batch {batch}; warming each engine up before timing")
+    facts = MachineFacts.gather()
+    specs = bench_specs(names, dev, facts)
     with console.status("benchmarking...") if not json_out else contextlib.nullcontext():
-        records = run_benchmark(model_file, size_list, names, dev, EngineCache(engine_cache), batch=batch, seconds=seconds)
+        records = unavailable_records(names, size_list, dev, facts, specs)
+        records += run_benchmark(model_file, size_list, specs, dev, EngineCache(engine_cache), batch=batch, seconds=seconds)
     if json_out:
         typer.echo(json.dumps(records_as_dicts(records), indent=2))
         return
@@ -359,7 +555,7 @@ def bench(
     Console(soft_wrap=True).print(table)
 
 
-@app.command()
+@command()
 def info(
     engine_cache: EngineCacheOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print everything as JSON (full codec lists).")] = False,
@@ -403,7 +599,7 @@ def info(
     out.print(table)
 
 
-@app.command()
+@command()
 def version() -> None:
     """Print the artify-stream version."""
     from importlib.metadata import version as pkg_version
@@ -416,18 +612,17 @@ def _setup_logging() -> None:
 
 
 def main() -> None:
-    """Entry point: known errors become one line and exit 1; ARTIFY_DEBUG=1 shows tracebacks."""
-    _setup_logging()
+    """Entry point: Ctrl-C and SIGTERM become clean stops; errors are mapped by each command."""
+    signals.install()
     try:
+        _setup_logging()
         app()
-    except ArtifyError as exc:
-        if os.environ.get("ARTIFY_DEBUG"):
-            raise
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # outside a command (while Typer parses, say)
         console.print("interrupted")
-        sys.exit(130)
+        sys.exit(signals.stop_exit_code(exc))
+    except SystemExit as done:  # Typer ends every command this way
+        signals.finished(done.code if isinstance(done.code, int) else (0 if done.code is None else 1))
+        raise
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL.Image import DecompressionBombError
 
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError, OutputError
@@ -60,15 +61,16 @@ def read_image(path: Path, keep_alpha: bool = True) -> LoadedImage:
             return LoadedImage(rgb=np.array(image.convert("RGB")))
     except FileNotFoundError as exc:
         raise InputError(f"{path}: file not found") from exc
+    except DecompressionBombError as exc:
+        raise InputError(f"{path}: too many pixels to decode safely ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
 
 
-def write_image(path: Path, image: LoadedImage, overwrite: bool = False) -> None:
-    """Encode atomically (temp file + rename), so a failed write leaves nothing behind."""
+def write_image(path: Path, image: LoadedImage) -> None:
+    """Encode atomically (temp file + rename), so a failed write leaves nothing behind and an
+    existing file is replaced only by a complete one (callers apply `outputs.check_output` first)."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: exists (pass --overwrite to replace it)")
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise OutputError(f"{path}: unknown image format {suffix!r}")
@@ -82,17 +84,3 @@ def write_image(path: Path, image: LoadedImage, overwrite: bool = False) -> None
             pil.save(tmp, format=Image.registered_extensions()[suffix], **options)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc})") from exc
-
-
-def fit_long_side(rgb: np.ndarray, long_side: int | None) -> np.ndarray:
-    """Downscale (never up) so the long side is at most `long_side`, keeping aspect."""
-    import cv2
-
-    if not long_side:
-        return rgb
-    h, w = rgb.shape[:2]
-    scale = long_side / max(h, w)
-    if scale >= 1.0:
-        return rgb
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)

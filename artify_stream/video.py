@@ -6,33 +6,43 @@ writer thread   encodes video, muxes it with the untouched copied packets
 
 Queues are bounded, so memory stays flat for any clip length. Each frame keeps its own pts,
 so variable frame rate, duration and A/V sync survive. The first error in any thread stops
-all of them and is raised once; Ctrl-C finishes the file so the frames written so far play.
+all of them and is raised once.
+
+Nothing is lost: the output is written as NAME.partial.EXT (see `media_io`) and becomes NAME.EXT
+only when complete. Ctrl-C or SIGTERM finish the partial file with the frames so far; the next
+run over the same output keeps its complete GOPs and continues from there, frame-exact, with the
+audio copied again from the source.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
+import logging
 import os
 import queue
-import shutil
 import threading
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Callable
 
 import av
 import numpy as np
-import torch
 
 from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputError
+from artify_stream.geometry import output_size
+from artify_stream.media_io import (CompleteGops, EncoderSettings, add_video_encoder, check_video_encoder,
+                                    display_rotation, finish_output, frame_rate, open_input, open_output)
+from artify_stream.outputs import check_output, partial_path, same_file
+from artify_stream.stages import Stages
+
+log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".ts", ".flv"})
-_END = object()  # end-of-stream marker
-_MIN_FREE_BYTES = 64 << 20
+_DEFAULT_ENCODER = EncoderSettings()
+#: A GPU's kernels fill up with a few frames; a CPU gains nothing from batching (measured: the
+#: lite model at 640x360 ran 29 fps at batch 1 and 27 at 4), and each frame more costs memory.
+GPU_BATCH = 4
 
 
 def is_video_path(path: Path) -> bool:
@@ -44,22 +54,26 @@ class VideoOptions:
     """How to encode the output; defaults give a good H.264 file."""
 
     long_side: int | None = None
-    codec: str = "libx264"
-    crf: int | None = 20
+    codec: str = _DEFAULT_ENCODER.codec
+    crf: int | None = _DEFAULT_ENCODER.crf
     bitrate: int | None = None  # bits/s; replaces crf when given
-    preset: str | None = "veryfast"
-    batch: int = 4
+    preset: str | None = _DEFAULT_ENCODER.preset
+    batch: int | None = None  # frames per engine call; None: GPU_BATCH on a GPU, 1 on the CPU
     queue_batches: int = 4  # batches in flight per queue: bounds memory
     overwrite: bool = False
-    keep_partial: bool = True  # on Ctrl-C, finish and keep the frames written so far
+    keep_partial: bool = True  # on Ctrl-C, keep the frames written so far in NAME.partial.EXT
 
     def __post_init__(self) -> None:
-        if self.batch < 1:
+        if self.batch is not None and self.batch < 1:
             raise ConfigError(f"--batch must be >= 1, got {self.batch}")
         if self.crf is not None and not 0 <= self.crf <= 63:
             raise ConfigError(f"--crf must be in [0, 63], got {self.crf}")
         if self.bitrate is not None and self.bitrate <= 0:
             raise ConfigError("--bitrate must be positive")
+
+    @property
+    def encoder(self) -> EncoderSettings:
+        return EncoderSettings(codec=self.codec, crf=self.crf, bitrate=self.bitrate, preset=self.preset)
 
 
 @dataclass
@@ -76,21 +90,49 @@ class StageTimes:
 class VideoReport:
     source: Path
     output: Path
-    frames: int = 0
+    frames: int = 0  # frames in the output (kept from a partial file included)
+    expected_frames: int | None = None  # what the source says it holds
+    kept_frames: int = 0  # taken over from an earlier run's partial file
     seconds: float = 0.0
     interrupted: bool = False
-    dropped: int = 0
+    partial: Path | None = None  # where an interrupted run's frames are
     stages: dict[str, StageTimes] = field(default_factory=lambda: {k: StageTimes() for k in ("decode", "stylize", "encode")})
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def missing_frames(self) -> int:
+        """Frames the source announced but never delivered (a truncated file), when finished."""
+        if self.interrupted or not self.expected_frames:
+            return 0
+        return max(0, self.expected_frames - self.frames)
+
+    @property
+    def status(self) -> str:
+        if self.interrupted:
+            return "interrupted"
+        return "incomplete" if self.missing_frames else "done"
+
+    def message(self) -> str:
+        """One line for the user: what happened and where the frames are."""
+        of = f" of {self.expected_frames}" if self.expected_frames else ""
+        if self.interrupted:
+            where = f"; {self.partial} holds them, run again to continue" if self.partial else "; nothing kept (--no-partial)"
+            return f"{self.source}: interrupted after {self.frames}{of} frames{where}"
+        if self.missing_frames:
+            return (f"{self.source}: the input ended after {self.frames}{of} frames (frames {self.frames + 1}-"
+                    f"{self.expected_frames} missing: a truncated file?); wrote {self.output}")
+        kept = f", {self.kept_frames} kept from an earlier run" if self.kept_frames else ""
+        return f"wrote {self.output} ({self.frames} frames{kept})"
+
     def to_dict(self) -> dict:
         return {
-            "source": str(self.source), "output": str(self.output), "frames": self.frames,
-            "seconds": round(self.seconds, 3), "fps": round(self.fps, 2), "dropped": self.dropped,
-            "interrupted": self.interrupted,
+            "source": str(self.source), "output": str(self.output), "status": self.status, "frames": self.frames,
+            "expected_frames": self.expected_frames, "kept_frames": self.kept_frames,
+            "missing_frames": self.missing_frames, "seconds": round(self.seconds, 3), "fps": round(self.fps, 2),
+            "interrupted": self.interrupted, "partial": str(self.partial) if self.partial else None,
             "stages": {k: {"frames": v.frames, "busy_s": round(v.busy_s, 3), "fps": round(v.fps, 2)} for k, v in self.stages.items()},
         }
 
@@ -101,32 +143,18 @@ class _Frame:
     pts: int | None
 
 
-def output_size(width: int, height: int, rotation: int, long_side: int | None) -> tuple[int, int]:
-    """Displayed (rotated) size bounded by long_side, rounded to even for 4:2:0 encoders."""
-    if rotation % 180:
-        width, height = height, width
-    scale = min(1.0, long_side / max(width, height)) if long_side else 1.0
-    even = lambda v: max(2, int(round(v * scale / 2)) * 2)  # noqa: E731
-    return even(width), even(height)
+def _resume_path(output: Path) -> Path:
+    """Where a run that continues a partial file writes until it can take the partial's place."""
+    partial = partial_path(output)
+    return partial.with_name(f".{partial.stem}.resume{partial.suffix}")
 
 
-def check_output_writable(output: Path, overwrite: bool) -> None:
-    """Fail before any work: existing output, unwritable folder, a full disk."""
-    if output.exists() and not overwrite:
-        raise OutputError(f"{output}: exists (pass --overwrite to replace it)")
-    folder = output.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot create its folder ({exc})") from exc
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"{output}: folder {folder} is not writable")
-    if shutil.disk_usage(folder).free < _MIN_FREE_BYTES:
-        raise OutputError(f"{output}: less than {_MIN_FREE_BYTES >> 20} MB free on its disk")
-
-
-class _Stop(Exception):
-    pass
+def _expected_frames(video) -> int | None:
+    if video.frames:
+        return int(video.frames)
+    if video.duration and video.average_rate:
+        return int(round(float(video.duration * video.time_base * video.average_rate)))
+    return None
 
 
 class VideoPipeline:
@@ -134,73 +162,31 @@ class VideoPipeline:
 
     def __init__(
         self,
-        engine: Callable[[torch.Tensor], torch.Tensor],
+        engine: Callable,
         options: VideoOptions | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> None:
         self.engine = engine
         self.options = options or VideoOptions()
         self.on_progress = on_progress
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self._error_lock = threading.Lock()
-
-    # ---- thread plumbing -------------------------------------------------------------------
-    def _fail(self, exc: BaseException) -> None:
-        with self._error_lock:
-            if self._error is None:
-                self._error = exc
-        self._stop.set()
-
-    def _put(self, q: queue.Queue, item) -> None:
-        while True:
-            if self._stop.is_set() and item is not _END:
-                raise _Stop
-            try:
-                q.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                if item is _END and self._error is not None:
-                    return  # after an error consumers stop by themselves
-
-    def _get(self, q: queue.Queue):
-        while True:
-            try:
-                return q.get(timeout=0.1)
-            except queue.Empty:
-                if self._stop.is_set() and self._error is not None:
-                    raise _Stop
-
-    @contextlib.contextmanager
-    def _stage(self, as_error: Callable[[Exception], ArtifyError], out_q: queue.Queue | None = None) -> Iterator[None]:
-        """How every stage thread ends: a stop is quiet, the first error is kept (typed, via `as_error`
-        for unexpected ones) for the calling thread, and the next stage always gets the end marker."""
-        try:
-            yield
-        except _Stop:
-            pass
-        except ArtifyError as exc:
-            self._fail(exc)
-        except Exception as exc:
-            self._fail(as_error(exc))
-        finally:
-            if out_q is not None:
-                self._put(out_q, _END)
+        self.stages = Stages()
 
     # ---- stages ------------------------------------------------------------------------------
-    def _read(self, container, video, copied: list, size: tuple[int, int], rotation: int, out_q: queue.Queue, report: VideoReport) -> None:
+    def _read(self, container, video, copied: list, size, rotation: int, keep: CompleteGops | None,
+              out_q: queue.Queue, report: VideoReport) -> None:
         times = report.stages["decode"]
-        with self._stage(lambda exc: InputError(f"{report.source}: cannot decode ({exc})"), out_q):
+        st = self.stages
+        with st.stage(lambda exc: InputError(f"{report.source}: cannot decode ({exc})"), out_q):
             width, height = size
             # swscale works on the stored (unrotated) frame; rotate after.
             sw, sh = (height, width) if rotation % 180 else (width, height)
             copied_indices = {stream.index for stream in copied}
             for packet in container.demux(video, *copied):
-                if self._stop.is_set():
+                if st.stop.is_set():
                     break
                 if packet.stream.index in copied_indices:
                     if packet.dts is not None:  # flush packets carry no data
-                        self._put(out_q, ("packet", packet))
+                        st.put(out_q, ("packet", packet))
                     continue
                 t0 = time.perf_counter()
                 try:
@@ -208,20 +194,29 @@ class VideoPipeline:
                 except av.error.FFmpegError as exc:
                     raise InputError(f"{report.source}: corrupt video data ({exc})") from exc
                 for frame in frames:
+                    if keep is not None and frame.pts is not None and \
+                            round(frame.pts * frame.time_base / keep.time_base) < keep.restart_pts:
+                        continue  # already in the partial file
                     rgb = frame.reformat(width=sw, height=sh, format="rgb24").to_ndarray()
                     if rotation:
                         rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
                     times.frames += 1
                     times.busy_s += time.perf_counter() - t0
-                    self._put(out_q, ("frame", _Frame(rgb, frame.pts)))
+                    st.put(out_q, ("frame", _Frame(rgb, frame.pts)))
                     t0 = time.perf_counter()
 
-    def _stylize(self, in_q: queue.Queue, out_q: queue.Queue, size: tuple[int, int], report: VideoReport) -> None:
+    def _batch(self) -> int:
+        device = str(getattr(getattr(self.engine, "spec", None), "device", "cpu"))
+        return self.options.batch or (GPU_BATCH if device.startswith("cuda") else 1)
+
+    def _stylize(self, in_q: queue.Queue, out_q: queue.Queue, size, report: VideoReport) -> None:
         times = report.stages["stylize"]
-        batch = self.options.batch
+        batch = self._batch()
         width, height = size
-        pin = torch.cuda.is_available() and getattr(getattr(self.engine, "spec", None), "device", "cpu").startswith("cuda")
-        buffer = torch.empty((batch, height, width, 3), dtype=torch.uint8, pin_memory=pin)
+        st = self.stages
+        shape = (batch, height, width, 3)
+        # The engine's own host buffer (pinned on CUDA) where it has one; NumPy in, NumPy out.
+        buffer = self.engine.input_buffer(shape) if hasattr(self.engine, "input_buffer") else np.empty(shape, np.uint8)
         pending: list[_Frame] = []
 
         def flush() -> None:
@@ -230,42 +225,53 @@ class VideoPipeline:
             t0 = time.perf_counter()
             n = len(pending)
             for i, item in enumerate(pending):
-                buffer[i].numpy()[...] = item.rgb
-            out = self.engine(buffer[:n]).cpu().numpy()
+                buffer[i] = item.rgb
+            out = self.engine(buffer[:n])
+            # The engine reuses its output buffer; each frame waits in the queue, so it gets its own copy.
+            stylized = [out[i].copy() for i in range(n)]
             times.frames += n
             times.busy_s += time.perf_counter() - t0
-            for i, item in enumerate(pending):
-                self._put(out_q, ("frame", _Frame(out[i], item.pts)))
+            for rgb, item in zip(stylized, pending):
+                st.put(out_q, ("frame", _Frame(rgb, item.pts)))
             pending.clear()
 
-        with self._stage(lambda exc: ArtifyError(f"{report.source}: stylizing failed ({exc})"), out_q):
-            while True:
-                item = self._get(in_q)
-                if item is _END:
-                    break
+        with st.stage(lambda exc: ArtifyError(f"{report.source}: stylizing failed ({exc})"), out_q):
+            for item in st.items(in_q):
                 kind, payload = item
                 if kind == "packet":
-                    self._put(out_q, item)
+                    st.put(out_q, item)
                     continue
                 pending.append(payload)
                 if len(pending) == batch:
                     flush()
             flush()  # also on Ctrl-C: what was decoded gets written
 
-    def _write(self, output, vstream, stream_map: dict, in_q: queue.Queue, report: VideoReport, total: int | None) -> None:
+    def _write(self, output, vstream, stream_map: dict, keep: CompleteGops | None, in_q: queue.Queue,
+               report: VideoReport) -> None:
         times = report.stages["encode"]
         time_base = vstream.codec_context.time_base
-        with self._stage(lambda exc: OutputError(f"{report.output}: encoding failed ({exc})")):
+        kept = keep.packets_to_keep() if keep is not None else iter(())
+        waiting = next(kept, None)
+
+        def mux_kept(until: Fraction | None) -> None:
+            """Kept packets go in interleaved with the copied audio, by decode time."""
+            nonlocal waiting
+            while waiting is not None and (until is None or waiting.dts * waiting.time_base <= until):
+                waiting.stream = vstream
+                output.mux(waiting)
+                report.frames += 1
+                report.kept_frames += 1
+                waiting = next(kept, None)
+
+        with self.stages.stage(lambda exc: OutputError(f"{report.output}: encoding failed ({exc})")):
             next_pts = 0
-            while True:
-                item = self._get(in_q)
-                if item is _END:
-                    break
-                kind, payload = item
+            for kind, payload in self.stages.items(in_q):
                 if kind == "packet":
+                    mux_kept(payload.dts * payload.time_base)
                     payload.stream = stream_map[payload.stream.index]
                     output.mux(payload)
                     continue
+                mux_kept(None)
                 t0 = time.perf_counter()
                 frame = av.VideoFrame.from_ndarray(payload.rgb, format="rgb24")
                 frame.pts = payload.pts if payload.pts is not None else next_pts
@@ -276,153 +282,117 @@ class VideoPipeline:
                 times.busy_s += time.perf_counter() - t0
                 report.frames += 1
                 if self.on_progress:
-                    self.on_progress(report.frames, total)
+                    self.on_progress(report.frames, report.expected_frames)
+            mux_kept(None)
             t0 = time.perf_counter()
             output.mux(vstream.encode(None))  # flush the encoder
             times.busy_s += time.perf_counter() - t0
 
     # ---- set-up and run --------------------------------------------------------------------
-    def _open_input(self, source: Path):
-        if not source.is_file():
-            raise InputError(f"{source}: not found")
-        try:
-            container = av.open(str(source))
-        except av.error.FFmpegError as exc:
-            raise InputError(f"{source}: not a readable video ({exc})") from exc
-        if not container.streams.video:
-            container.close()
-            raise InputError(f"{source}: has no video stream")
-        return container
-
-    def _add_video_stream(self, output, video, size: tuple[int, int], target: Path):
-        opts = self.options
-        rate = video.average_rate or video.guessed_rate or Fraction(25)
-        try:
-            stream = output.add_stream(opts.codec, rate=rate)
-        except (av.error.FFmpegError, ValueError) as exc:
-            raise ConfigError(f"{target}: encoder {opts.codec!r} is not available ({exc})") from exc
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        # Keep every source pts as it was (VFR stays VFR): frames, encoder and stream share the source time base.
-        stream.time_base = video.time_base
-        stream.codec_context.time_base = video.time_base
-        options = {}
-        if opts.bitrate:
-            stream.bit_rate = opts.bitrate
-        elif opts.crf is not None and opts.codec in ("libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"):
-            options["crf"] = str(opts.crf)
-        if opts.preset and opts.codec in ("libx264", "libx265"):
-            options["preset"] = opts.preset
-        stream.options = options
-        stream.codec_context.thread_type = "FRAME"  # measured ~1.35x faster for libx264 here
-        return stream
+    def _keepable(self, output: Path, size: tuple[int, int]) -> CompleteGops | None:
+        """The complete GOPs of an earlier run's partial file (or of its unfinished continuation)."""
+        partial, resume = partial_path(output), _resume_path(output)
+        found = [g for g in (CompleteGops.read(p) for p in (partial, resume) if p.exists()) if g is not None]
+        if not found:
+            return None
+        best = max(found, key=lambda g: g.packets)
+        if best.path == resume:
+            os.replace(resume, partial)  # a continuation killed after it got further than the partial
+            best = CompleteGops.read(partial)
+        if best.codec != check_video_encoder(self.options.codec) or best.size != size:
+            log.warning("%s was made with other settings (%s %dx%d); starting over", partial, best.codec, *best.size)
+            return None
+        return best
 
     def run(self, source: Path, output: Path) -> VideoReport:
         source, output = Path(source), Path(output)
-        check_output_writable(output, self.options.overwrite)
+        partial = partial_path(output)
+        check_output(output, self.options.overwrite, inputs=[source])
+        if same_file(source, partial):
+            raise OutputError(f"{output}: its work-in-progress file {partial.name} is the input; choose another output")
         report = VideoReport(source, output)
-        container = self._open_input(source)
-        tmp = output.with_name(f".{output.stem}.partial{output.suffix}")
+        container = open_input(source)
+        working = None
         try:
             video = container.streams.video[0]
             video.thread_type = "AUTO"  # measured 1.4-1.5x faster decode than the default
-            rotation = self._rotation(source)
+            rotation = display_rotation(source)
             size = output_size(video.codec_context.width, video.codec_context.height, rotation, self.options.long_side)
+            report.expected_frames = _expected_frames(video)
+            keep = self._keepable(output, size)
+            working = partial if keep is None else _resume_path(output)
+            out = open_output(working, output)
             try:
-                out = av.open(str(tmp), "w", format=self._format_for(output))
-            except (av.error.FFmpegError, ValueError) as exc:
-                raise OutputError(f"{output}: cannot open for writing ({exc})") from exc
-            try:
-                vstream = self._add_video_stream(out, video, size, output)
+                # Source pts pass through unchanged (VFR stays VFR): encoder and stream take the source time base.
+                vstream = add_video_encoder(out, self.options.encoder, frame_rate(video), size, video.time_base, output)
                 stream_map = {}
                 for stream in list(container.streams.audio) + list(container.streams.subtitles):
                     try:
                         stream_map[stream.index] = out.add_stream_from_template(stream)
                     except (av.error.FFmpegError, ValueError) as exc:
-                        raise OutputError(f"{output}: its container cannot hold {stream.type} stream {stream.index} ({stream.codec_context.name}): {exc}") from exc
-                total = video.frames or None
-                report = self._run_threads(container, video, out, vstream, stream_map, size, rotation, report, total)
+                        raise OutputError(f"{output}: its container cannot hold {stream.type} stream {stream.index} "
+                                          f"({stream.codec_context.name}): {exc}") from exc
+                self._run_threads(container, video, out, vstream, stream_map, size, rotation, keep, report)
             finally:
                 try:
                     out.close()
                 except Exception as exc:  # closing writes the trailer; failing here is an output error
-                    self._fail(OutputError(f"{output}: cannot finish the file ({exc})"))
-            if self._error is not None:
-                raise self._error
-            if report.interrupted and not self.options.keep_partial:
-                tmp.unlink(missing_ok=True)
-            else:
-                os.replace(tmp, output)
+                    self.stages.fail(OutputError(f"{output}: cannot finish the file ({exc})"))
+            if self.stages.error is not None:
+                raise self.stages.error
+            self._settle(working, partial, output, report)
+            working = None
             return report
         finally:
             container.close()
-            tmp.unlink(missing_ok=True)
+            if working is not None:  # an error: a fresh partial goes, an earlier run's partial stays
+                working.unlink(missing_ok=True)
 
-    @staticmethod
-    def _format_for(output: Path) -> str | None:
-        return {".m4v": "mp4", ".ts": "mpegts"}.get(output.suffix.lower())
+    def _settle(self, working: Path, partial: Path, output: Path, report: VideoReport) -> None:
+        """Put the finished or interrupted working file where it belongs."""
+        if report.interrupted:
+            if self.options.keep_partial and report.frames:
+                if working != partial:
+                    os.replace(working, partial)
+                report.partial = partial
+            else:
+                working.unlink(missing_ok=True)
+                partial.unlink(missing_ok=True)
+            return
+        finish_output(working, output)  # only now is an existing output replaced
+        partial.unlink(missing_ok=True)
 
-    @staticmethod
-    def _rotation(source: Path) -> int:
-        """Counter-clockwise degrees (0/90/180/270) to turn stored frames upright, from the display matrix.
-
-        Read from the first frame of a separate probe, so the real decode starts untouched.
-        """
-        try:
-            with av.open(str(source)) as probe:
-                first = next(probe.decode(video=0))
-                angle = int(round(first.rotation or 0))
-        except (StopIteration, av.error.FFmpegError, AttributeError):
-            angle = 0
-        # FFmpeg's display-matrix angle and np.rot90's k both count counter-clockwise.
-        return (round(angle / 90) * 90) % 360
-
-    def _run_threads(self, container, video, out, vstream, stream_map, size, rotation, report, total) -> VideoReport:
-        depth = self.options.queue_batches * self.options.batch
+    def _run_threads(self, container, video, out, vstream, stream_map, size, rotation, keep, report) -> None:
+        depth = self.options.queue_batches * self._batch()
         decoded: queue.Queue = queue.Queue(maxsize=depth)
         stylized: queue.Queue = queue.Queue(maxsize=depth)
         copied = [container.streams[i] for i in stream_map]
-        reader = threading.Thread(target=self._read, args=(container, video, copied, size, rotation, decoded, report), name="artify-reader", daemon=True)
-        writer = threading.Thread(target=self._write, args=(out, vstream, stream_map, stylized, report, total), name="artify-writer", daemon=True)
+        reader = threading.Thread(target=self._read, args=(container, video, copied, size, rotation, keep, decoded, report),
+                                  name="artify-reader", daemon=True)
+        writer = threading.Thread(target=self._write, args=(out, vstream, stream_map, keep, stylized, report),
+                                  name="artify-writer", daemon=True)
+        st = self.stages
         t0 = time.perf_counter()
         reader.start()
         writer.start()
         try:
             self._stylize(decoded, stylized, size, report)  # the engine runs on the calling thread
             writer.join()
-        except KeyboardInterrupt:
-            # Stop reading; the writer encodes what it holds and finishes the file.
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by the CLI
+            # Stop reading; the writer encodes what it holds and finishes the file (the
+            # stylize stage has passed the end marker on as it unwound).
             report.interrupted = True
-            self._stop.set()
-            self._drain(decoded)
-            self._put(stylized, _END)
+            st.stop.set()
+            st.drain(decoded)
             writer.join()
         finally:
-            self._stop.set()
-            self._drain(decoded)
+            st.stop.set()
+            st.drain(decoded)
             reader.join(timeout=5)
             report.seconds = time.perf_counter() - t0
-        return report
-
-    @staticmethod
-    def _drain(q: queue.Queue) -> None:
-        try:
-            while True:
-                q.get_nowait()
-        except queue.Empty:
-            pass
 
 
-def stylize_video(
-    source: Path,
-    output: Path,
-    engine: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    options: VideoOptions | None = None,
-    on_progress: Callable[[int, int | None], None] | None = None,
-) -> VideoReport:
-    """Stylize one clip; `engine` defaults to the bundled model on the CPU."""
-    if engine is None:
-        from engines import create_engine
-
-        engine = create_engine()
+def stylize_video(source: Path, output: Path, engine: Callable, options: VideoOptions | None = None,
+                  on_progress: Callable[[int, int | None], None] | None = None) -> VideoReport:
+    """Stylize one clip with an engine (see `engines.create_engine`)."""
     return VideoPipeline(engine, options, on_progress).run(source, output)

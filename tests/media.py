@@ -64,11 +64,10 @@ def probe(path: Path) -> dict:
         info["size"] = (v.codec_context.height, v.codec_context.width)
         streams = [v] + list(c.streams.audio)
         for packet in c.demux(*streams):
-            if packet.dts is None:
-                continue
             if packet.stream.type == "audio":
-                info["audio_packets"].append((packet.pts, bytes(packet)))
-            else:
+                if packet.dts is not None:  # the end-of-stream marker carries no data
+                    info["audio_packets"].append((packet.pts, bytes(packet)))
+            else:  # video: the end-of-stream marker flushes the decoder's delayed frames
                 for frame in packet.decode():
                     info["video_pts"].append(round(float(frame.pts * frame.time_base) * 1000))
                     info["rotation"] = frame.rotation or 0
@@ -76,3 +75,18 @@ def probe(path: Path) -> dict:
         info["video_duration"] = float(v.duration * v.time_base) if v.duration else None
     info["video_pts"].sort()
     return info
+
+
+def write_pan_clip(path: Path, frames: int = 8, size: tuple[int, int] = (48, 64), step: int = 2, fps: int = 10) -> None:
+    """A picture sliding right `step` px a frame: real, measurable motion (write_clip's frames are unrelated)."""
+    height, width = size
+    wide = make_picture(height, width + frames * step, seed=7)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.options = {"crf": "12"}
+        for i in range(frames):
+            left = (frames - i) * step
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(wide[:, left : left + width]), format="rgb24")
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))

@@ -1,16 +1,22 @@
-"""`artify stylize` on images and folders, through the real CLI entry point."""
+"""`artify stylize` on images and folders, through the Typer app (CliRunner: exit codes and output)."""
 
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import numpy as np
 from PIL import Image
+from typer.testing import CliRunner
 
+from cli import app
 from tests.conftest import write_pictures
 
 
-def artify(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+def artify(*args):
+    """Run the app in-process; `stderr` holds everything printed (Rich writes to stderr)."""
+    args = [str(a) for a in args]
+    if args[0] == "stylize" and "--engine" not in args:
+        args += ["--engine", "torch"]  # engine choice is tested in tests/engines; keep these quick
+    result = CliRunner().invoke(app, args)
+    return SimpleNamespace(returncode=result.exit_code, stderr=result.output, stdout=result.stdout)
 
 
 def test_one_image_with_size_bound(tiny_model, tmp_path):

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from artify_stream.errors import InputError, OutputError
-from artify_stream.images import LoadedImage, fit_long_side, read_image, write_image
+from artify_stream.images import LoadedImage, read_image, write_image
 from tests.conftest import make_picture
 
 
@@ -52,15 +52,12 @@ def test_unreadable_file_names_the_file(tmp_path):
         read_image(bad)
 
 
-def test_existing_output_is_not_overwritten(tmp_path):
-    out = tmp_path / "o.png"
+def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path):
+    out = tmp_path / "o.jpg"
     out.write_bytes(b"keep")
-    with pytest.raises(OutputError, match="overwrite"):
-        write_image(out, LoadedImage(make_picture(4, 4)))
-    assert out.read_bytes() == b"keep"
-
-
-def test_fit_long_side_only_shrinks():
-    img = make_picture(100, 50)
-    assert fit_long_side(img, 40).shape == (40, 20, 3)
-    assert fit_long_side(img, 400).shape == (100, 50, 3)
+    with pytest.raises(OutputError, match="unknown image format"):
+        write_image(tmp_path / "o.xyz", LoadedImage(make_picture(4, 4)))
+    huge = LoadedImage(np.zeros((4, 70000, 3), np.uint8))  # wider than JPEG allows: the encoder fails midway
+    with pytest.raises(OutputError, match="o.jpg"):
+        write_image(out, huge)
+    assert out.read_bytes() == b"keep" and [p.name for p in tmp_path.iterdir()] == ["o.jpg"]

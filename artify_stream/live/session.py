@@ -18,14 +18,13 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 from artify_stream.errors import ArtifyError, InputError
 from artify_stream.live.latest import LatestSlot
 from artify_stream.live.sources import SourceLost
 from artify_stream.live.stats import LiveStats
 from artify_stream.live.urls import redact
-from artify_stream.video import output_size
+from artify_stream.geometry import output_size
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def placeholder(width: int, height: int, text: str = "waiting for the source..."
 
 
 class LiveSession:
-    def __init__(self, source, sinks: list, engine: Callable[[torch.Tensor], torch.Tensor],
+    def __init__(self, source, sinks: list, engine: Callable[[np.ndarray], np.ndarray],
                  options: LiveOptions = LiveOptions(), on_stats: Callable[[LiveStats], None] | None = None) -> None:
         if not sinks:
             raise ArtifyError("live needs at least one sink (--to vcam, --to rtsp://..., --to out.mp4, --to preview)")
@@ -199,8 +198,9 @@ class LiveSession:
         deadline = time.monotonic() + self.options.duration if self.options.duration else None
         next_stats = time.monotonic() + self.options.stats_every
         # Resized frames land in one reusable buffer: the engine has consumed it before the next frame.
-        resized = np.empty((height, width, 3), np.uint8)
-        batch = torch.from_numpy(resized)[None]
+        shape = (1, height, width, 3)
+        batch = self.engine.input_buffer(shape) if hasattr(self.engine, "input_buffer") else np.empty(shape, np.uint8)
+        resized = batch[0]
         while not self.stop.is_set():
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -215,12 +215,12 @@ class LiveSession:
                     return
                 continue
             if item.rgb.shape[:2] == (height, width):
-                frames = torch.from_numpy(np.ascontiguousarray(item.rgb))[None]  # no copy
+                frames = np.ascontiguousarray(item.rgb)[None]  # no copy
             else:
                 cv2.resize(item.rgb, (width, height), dst=resized, interpolation=cv2.INTER_AREA)
                 frames = batch
-            out = self.engine(frames)[0]
-            self.stylized.put(_Captured(out.cpu().numpy(), item.time))
+            # Engines reuse their output buffer: keep a copy, the sinks read it after the next call.
+            self.stylized.put(_Captured(self.engine(frames)[0].copy(), item.time))
 
 
 def run_live(source, sinks: list, engine, options: LiveOptions = LiveOptions(),

@@ -16,12 +16,18 @@ import numpy as np
 
 from artify_stream.errors import OutputError
 from artify_stream.live.urls import is_network_url, redact, scheme
+from artify_stream.media_io import EncoderSettings, add_video_encoder, finish_output, open_output
+from artify_stream.outputs import check_output, partial_path
 
 MS = Fraction(1, 1000)
 
 
 class EncodedSink:
-    """H.264 (x264, zerolatency) into a network stream or a file; timestamps are capture times in ms."""
+    """H.264 (x264, zerolatency) into a network stream or a file; timestamps are capture times in ms.
+
+    A file is recorded as NAME.partial.EXT (fragmented MP4/MOV, flushed every second), so a
+    killed session leaves a playable recording there; a clean stop turns it into NAME.EXT.
+    """
 
     FORMATS = {"rtsp": "rtsp", "rtsps": "rtsp", "rtmp": "flv", "rtmps": "flv", "udp": "mpegts", "srt": "mpegts", "tcp": "mpegts"}
 
@@ -33,37 +39,31 @@ class EncodedSink:
         self._first: float | None = None
         self._last_pts = -1
 
-    def _output_path(self) -> Path:
-        final = Path(self.target)
-        return final.with_name(f".{final.stem}.partial{final.suffix}")
+    def _settings(self) -> EncoderSettings:
+        x264 = self.codec.startswith("libx264")
+        return EncoderSettings(codec=self.codec, crf=None, bitrate=self.bitrate, preset="ultrafast",
+                               keyframe_seconds=1.0, extra=(("tune", "zerolatency"), ("bf", "0")) if x264 else ())
 
-    def open(self, width: int, height: int, fps: float) -> None:
+    def _open_container(self):
+        if not self.network:
+            return open_output(partial_path(Path(self.target)), Path(self.target))
+        fmt = self.FORMATS.get(scheme(self.target))
         options: dict[str, str] = {}
-        fmt = self.FORMATS.get(scheme(self.target)) if self.network else None
         if fmt == "rtsp":
             options["rtsp_transport"] = "tcp"
         if fmt == "mpegts" and scheme(self.target) == "udp":
             options["pkt_size"] = "1316"  # 7 TS packets: one UDP datagram under any MTU
-        if not self.network:
-            final = Path(self.target)
-            if not final.parent.is_dir():
-                raise OutputError(f"{final}: folder does not exist")
-            if final.suffix.lower() in (".mp4", ".mov"):
-                # Fragmented MP4: a recording cut off by a crash or a kill still plays.
-                options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
-        where = self.target if self.network else str(self._output_path())
+        return av.open(self.target, "w", format=fmt, options=options, timeout=(self.timeout, self.timeout))
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        if not self.network and not Path(self.target).parent.is_dir():
+            raise OutputError(f"{self.target}: folder does not exist")
         try:
-            self.container = av.open(where, "w", format=fmt, options=options, timeout=(self.timeout, self.timeout))
-            stream = self.container.add_stream(self.codec, rate=max(1, round(fps)))
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.time_base = stream.codec_context.time_base = MS
-            if self.bitrate:
-                stream.bit_rate = self.bitrate
-            if self.codec.startswith("libx264"):
-                stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(max(1, round(fps))), "bf": "0"}
-            self.stream = stream
+            self.container = self._open_container()
+            self.stream = add_video_encoder(self.container, self._settings(), Fraction(max(1, round(fps))),
+                                            (width, height), MS, Path(self.target))
             self.container.start_encoding()  # connects and writes the header now, before the stream starts
-        except (av.FFmpegError, OSError, ValueError) as exc:
+        except (av.FFmpegError, OSError, ValueError, OutputError) as exc:
             self.close(failed=True)
             raise OutputError(f"{self.name}: cannot {'publish' if self.network else 'write'} ({redact(str(exc))})"
                               + (self._how_to() if self.network else "")) from None
@@ -103,11 +103,11 @@ class EncodedSink:
                 pass
             self.container = None
         if not self.network:
-            partial = self._output_path()
-            if failed and self._first is None:
-                partial.unlink(missing_ok=True)
+            partial = partial_path(Path(self.target))
+            if self._first is None:
+                partial.unlink(missing_ok=True)  # nothing was recorded
             elif partial.exists():
-                os.replace(partial, self.target)
+                finish_output(partial, Path(self.target))
 
 
 class VirtualCameraSink:
@@ -185,8 +185,10 @@ def make_sink(text: str, codec: str = "libx264", bitrate: int | None = None, vca
             raise OutputError(f"{redact(text)}: cannot publish to {scheme(text)}:// (use rtsp, rtmp, udp, srt or tcp)")
         return EncodedSink(text, codec, bitrate)
     path = Path(text)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: exists (pass --overwrite to replace it)")
     if not path.suffix:
         raise OutputError(f"{text}: not a sink (use vcam, preview, an rtsp/rtmp/udp URL, or a file such as out.mp4)")
+    check_output(path, overwrite)
+    if partial_path(path).exists() and not overwrite:
+        raise OutputError(f"{partial_path(path)}: an unfinished recording (from a session that was killed) is there; "
+                          "move it away to keep it, or pass --overwrite")
     return EncodedSink(str(path), codec, bitrate)

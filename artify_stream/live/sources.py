@@ -10,7 +10,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -18,11 +17,16 @@ import cv2
 import numpy as np
 
 from artify_stream.errors import InputError
+from artify_stream.media_io import frame_rate
 from artify_stream.live.urls import is_network_url, redact, scheme
 
 
 class SourceLost(Exception):
     """A reconnectable source stopped delivering (timeout, disconnect, end of a network stream)."""
+
+
+#: Protocols whose streams are live by nature (low-latency options apply).
+LIVE_PROTOCOLS = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "udp", "srt", "tcp", "rtp"})
 
 
 class StreamSource:
@@ -34,9 +38,14 @@ class StreamSource:
         self.url, self.transport, self.timeout = url, transport, timeout
         self.name = redact(url)
         self.container = None
+        self.finite = False
 
     def open(self) -> tuple[int, int, float]:
-        options = {"fflags": "nobuffer", "flags": "low_delay"}
+        options = {}
+        if scheme(self.url) in LIVE_PROTOCOLS:
+            # Low-latency probing suits live protocols; over http(s) it starves a file's probe
+            # (0 frames decoded), and an http source may well be a file.
+            options = {"fflags": "nobuffer", "flags": "low_delay"}
         if scheme(self.url).startswith("rtsp"):
             options["rtsp_transport"] = self.transport
         if scheme(self.url) == "udp":
@@ -50,17 +59,25 @@ class StreamSource:
             raise InputError(f"{self.name}: has no video stream") from None
         except (av.FFmpegError, OSError) as exc:
             self.close()
-            raise SourceLost(f"{self.name}: {redact(str(exc))}") from None
-        rate = stream.average_rate or stream.guessed_rate or Fraction(30)
+            raise SourceLost(f"{self.name}: {self._why(exc)}") from None
+        # A stream that knows its duration is a file served over the network: its end is the end.
+        self.finite = bool(self.container.duration)
+        rate = frame_rate(stream)
         return stream.codec_context.width, stream.codec_context.height, float(rate)
+
+    def _why(self, exc: BaseException) -> str:
+        if isinstance(exc, av.error.ExitError):  # FFmpeg's words when our timeout interrupts a read
+            return f"no data within {self.timeout:g} s"
+        return redact(str(exc)) or exc.__class__.__name__
 
     def frames(self) -> Iterator[np.ndarray]:
         try:
             for frame in self.container.decode(video=0):
                 yield frame.to_ndarray(format="rgb24")
         except (av.FFmpegError, OSError, EOFError) as exc:
-            raise SourceLost(f"{self.name}: {redact(str(exc)) or exc.__class__.__name__}") from None
-        raise SourceLost(f"{self.name}: the stream ended")
+            raise SourceLost(f"{self.name}: {self._why(exc)}") from None
+        if not self.finite:
+            raise SourceLost(f"{self.name}: the stream ended")
 
     def close(self) -> None:
         if self.container is not None:
@@ -89,7 +106,7 @@ class FileSource:
             raise InputError(f"{self.path}: has no video stream") from None
         except (av.FFmpegError, OSError) as exc:
             raise InputError(f"{self.path}: cannot be read as a video ({exc})") from None
-        rate = stream.average_rate or stream.guessed_rate or Fraction(30)
+        rate = frame_rate(stream)
         return stream.codec_context.width, stream.codec_context.height, float(rate)
 
     def frames(self) -> Iterator[np.ndarray]:
@@ -109,7 +126,7 @@ class FileSource:
                 raise InputError(f"{self.path}: decoding failed ({exc})") from None
             if not self.loop:
                 return
-            rate = self.container.streams.video[0].average_rate or 30
+            rate = frame_rate(self.container.streams.video[0])
             offset = last + 1 / float(rate)
             self.container.seek(0)
 

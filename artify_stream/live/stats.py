@@ -9,6 +9,16 @@ from collections import deque
 import numpy as np
 
 
+RECENT = 300
+
+
+def _percentiles(lat: np.ndarray | None) -> dict | None:
+    if lat is None or not len(lat):
+        return None
+    return {p: round(float(np.percentile(lat, q)), 1) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))} | {
+        "max": round(float(lat.max()), 1)}
+
+
 class LiveStats:
     """Thread-safe counters; latencies kept for the last `window` frames (percentiles stay current)."""
 
@@ -69,9 +79,9 @@ class LiveStats:
                 "fps_out": round(self._rate(self._recent_out), 2),
                 "mean_fps_in": round(self.frames_in / elapsed, 2) if elapsed else 0.0,
                 "mean_fps_out": round(self.frames_out / elapsed, 2) if elapsed else 0.0,
-                "latency_ms": None if lat is None else {
-                    p: round(float(np.percentile(lat, q)), 1) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))
-                } | {"max": round(float(lat.max()), 1)},
+                "latency_ms": _percentiles(lat),
+                # the last ~10 s at 30 fps: shows a creep that the long window would smooth over
+                "recent_latency_ms": _percentiles(lat[-RECENT:] if lat is not None else None),
             }
 
     def line(self) -> str:

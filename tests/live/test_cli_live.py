@@ -25,7 +25,7 @@ def test_live_errors_are_one_line_and_hide_passwords(tiny_model, tmp_path):
     url = f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/cam"
     r = artify("live", url, "--to", tmp_path / "x.mp4", "--model", tiny_model, "--timeout", "1")
     assert r.returncode == 1 and "hunter2" not in r.stderr and "admin:***@127.0.0.1" in r.stderr
-    assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob(".x*"))
+    assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob("x.*")) and not list(tmp_path.glob(".x*"))
 
 
 def test_ctrl_c_ends_the_session_with_a_playable_recording(tiny_model, tmp_path):
@@ -40,11 +40,11 @@ def test_ctrl_c_ends_the_session_with_a_playable_recording(tiny_model, tmp_path)
                                 "--model", str(tiny_model), "--engine", "torch", "--precision", "fp32"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".rec.partial.mp4")) and time.monotonic() < deadline:
+    while not list(tmp_path.glob("rec.partial.mp4")) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(2)  # some seconds of stream recorded
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert len(probe(out)["video_pts"]) > 10  # finished and renamed: it plays
-    assert not list(tmp_path.glob(".rec.partial*"))
+    assert not list(tmp_path.glob("rec.partial*"))

@@ -1,0 +1,137 @@
+"""`artify stylize` over one file or a folder tree: images and videos, going on past broken files.
+
+A folder is mirrored into the output folder. An output that exists is finished work (outputs
+only appear when complete) and is skipped unless --overwrite; a video with a NAME.partial.EXT
+left by an interrupted run is continued. The first interruption ends the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from artify_stream.errors import ArtifyError, InputError, OutputError
+from artify_stream.images import is_image_path
+from artify_stream.outputs import check_output_folder, is_partial_path, same_file
+from artify_stream.still_images import stylize_image_file
+from artify_stream.video import VideoOptions, VideoPipeline, VideoReport, is_video_path
+
+STATUSES = ("done", "skipped", "failed", "interrupted", "incomplete")
+
+
+@dataclass
+class FileResult:
+    source: Path
+    output: Path
+    status: str  # one of STATUSES
+    message: str = ""
+    video: dict | None = None  # the VideoReport as a dict, for videos
+
+    def to_dict(self) -> dict:
+        return {"source": str(self.source), "output": str(self.output), "status": self.status, "message": self.message}
+
+
+@dataclass
+class BatchReport:
+    results: list[FileResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(r.status == s for r in self.results) for s in STATUSES}
+
+    @property
+    def interrupted(self) -> bool:
+        return any(r.status == "interrupted" for r in self.results)
+
+    @property
+    def ok(self) -> bool:
+        counts = self.counts()
+        return not (counts["failed"] or counts["interrupted"] or counts["incomplete"])
+
+    def to_dict(self) -> dict:
+        return {"files": [r.to_dict() for r in self.results], "videos": [r.video for r in self.results if r.video],
+                **self.counts()}
+
+
+def is_media_path(path: Path) -> bool:
+    return (is_image_path(path) or is_video_path(path)) and not is_partial_path(path)
+
+
+def mirrored_outputs(source_dir: Path, output_dir: Path) -> list[tuple[Path, Path]]:
+    """(input, output) pairs for every image and video under source_dir, keeping the tree.
+
+    The output folder may sit inside the input folder; what is under it is never an input.
+    """
+    source_dir, output_dir = Path(source_dir), Path(output_dir)
+    if not source_dir.is_dir():
+        raise InputError(f"{source_dir}: not a folder")
+    check_output_folder(source_dir, output_dir)
+    resolved_out = output_dir.resolve()
+    pairs = []
+    for path in sorted(source_dir.rglob("*")):
+        if path.is_file() and is_media_path(path) and not path.resolve().is_relative_to(resolved_out):
+            pairs.append((path, output_dir / path.relative_to(source_dir)))
+    if not pairs:
+        raise InputError(f"{source_dir}: no image or video files found")
+    return pairs
+
+
+class BatchStylizer:
+    """Stylizes files with one engine; `video_progress(source)` is a context giving a per-clip progress callback."""
+
+    def __init__(self, engine: Callable, options: VideoOptions, image_long_side: int | None = None,
+                 side_by_side: bool = False, video_progress: Callable | None = None) -> None:
+        self.engine = engine
+        self.options = options
+        self.image_long_side = image_long_side if image_long_side is not None else options.long_side
+        self.side_by_side = side_by_side
+        self.video_progress = video_progress
+
+    def one(self, source: Path, output: Path) -> FileResult:
+        """Stylize one file; an existing output (without --overwrite) is a 'skipped'."""
+        overwrite = self.options.overwrite
+        if output.exists() and same_file(source, output):  # before "exists": never a silent skip of this
+            raise OutputError(f"{output}: is the input {source}; choose another output")
+        if output.exists() and not overwrite and not output.is_dir():
+            return FileResult(source, output, "skipped", f"{output}: exists (pass --overwrite to replace it)")
+        if is_video_path(source):  # continues its NAME.partial.EXT if an interrupted run left one
+            report = self._video(source, output)
+            return FileResult(source, output, report.status, report.message(), report.to_dict())
+        stylize_image_file(self.engine, source, output, self.image_long_side, overwrite, self.side_by_side)
+        return FileResult(source, output, "done", f"wrote {output}")
+
+    def _video(self, source: Path, output: Path) -> VideoReport:
+        pipeline = lambda progress: VideoPipeline(self.engine, self.options, progress)  # noqa: E731
+        if self.video_progress is None:
+            return pipeline(None).run(source, output)
+        with self.video_progress(source) as progress:
+            return pipeline(progress).run(source, output)
+
+    def run(self, source: Path, output: Path, on_file: Callable[[FileResult], None] | None = None) -> BatchReport:
+        """A file or a folder tree. Errors of single files are results ('failed'); the first
+        interruption ends the batch."""
+        source, output = Path(source), Path(output)
+        if not source.exists():
+            raise InputError(f"{source}: not found")
+        report = BatchReport()
+        if source.is_file():
+            if not (is_image_path(source) or is_video_path(source)):
+                raise InputError(f"{source}: not an image or video file this tool reads")
+            result = self.one(source, output)
+            if result.status == "skipped":
+                raise OutputError(result.message)
+            report.results.append(result)
+            if on_file:
+                on_file(result)
+            return report
+        for src, dst in mirrored_outputs(source, output):
+            try:
+                result = self.one(src, dst)
+            except ArtifyError as exc:
+                result = FileResult(src, dst, "failed", str(exc))
+            report.results.append(result)
+            if on_file:
+                on_file(result)
+            if result.status == "interrupted":
+                break
+        return report

@@ -1,0 +1,216 @@
+"""Opening, encoding and finishing media files: what the file pipeline and live recordings share.
+
+Work in progress is written to NAME.partial.EXT. MP4/MOV are written fragmented there, flushed
+at every fragment (a keyframe every ~2 s), so a killed job or a power cut loses seconds; a
+finished one is remuxed into a normal MP4 with the index up front (+faststart) and only then
+renamed over the target. A partial file's complete GOPs can be read back to continue a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from artify_stream.atomic import atomic_path
+from artify_stream.errors import ConfigError, InputError, OutputError
+
+log = logging.getLogger(__name__)
+
+FRAGMENTED_SUFFIXES = frozenset({".mp4", ".mov", ".m4v"})
+_FORMAT_FOR_SUFFIX = {".m4v": "mp4", ".ts": "mpegts"}
+# delay_moov: the header waits for the first fragment, so it carries the edit list that keeps
+# B-frame streams' presentation times exact (an empty moov cannot; FFmpeg then shifts them).
+_FRAGMENTED = {"movflags": "frag_keyframe+delay_moov+default_base_moof"}
+#: Encoders taking a constant-quality (crf) setting.
+CRF_ENCODERS = frozenset({"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"})
+PRESET_ENCODERS = frozenset({"libx264", "libx265"})
+_TO_ANNEX_B = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How video is encoded. A keyframe every `keyframe_seconds` bounds what a kill can lose."""
+
+    codec: str = "libx264"
+    crf: int | None = 20
+    bitrate: int | None = None  # bits/s; replaces crf when given
+    preset: str | None = "veryfast"
+    keyframe_seconds: float = 2.0
+    extra: tuple[tuple[str, str], ...] = ()  # more encoder options, e.g. (("tune", "zerolatency"),)
+
+
+def container_format(path: Path) -> str | None:
+    return _FORMAT_FOR_SUFFIX.get(Path(path).suffix.lower())
+
+
+DEFAULT_RATE = Fraction(30)
+
+
+def frame_rate(stream) -> Fraction:
+    """A video stream's frame rate as the container states or guesses it (30 when it does neither)."""
+    return stream.average_rate or stream.guessed_rate or DEFAULT_RATE
+
+
+def open_input(source: Path):
+    """A media file with at least one video stream, or an InputError naming it."""
+    source = Path(source)
+    if not source.is_file():
+        raise InputError(f"{source}: not found")
+    try:
+        container = av.open(str(source))
+    except av.error.FFmpegError as exc:
+        raise InputError(f"{source}: not a readable video ({exc})") from exc
+    if not container.streams.video:
+        container.close()
+        raise InputError(f"{source}: has no video stream")
+    return container
+
+
+def display_rotation(source: Path) -> int:
+    """Counter-clockwise degrees (0/90/180/270) to turn stored frames upright, from the display matrix.
+
+    Read from the first frame of a separate probe, so the real decode starts untouched.
+    """
+    try:
+        with av.open(str(source)) as probe:
+            first = next(probe.decode(video=0))
+            angle = int(round(first.rotation or 0))
+    except (StopIteration, av.error.FFmpegError, AttributeError):
+        angle = 0
+    # FFmpeg's display-matrix angle and np.rot90's k both count counter-clockwise.
+    return (round(angle / 90) * 90) % 360
+
+
+def open_output(path: Path, target: Path, **kwargs):
+    """Open a working file for `target`: fragmented MP4/MOV, every write flushed to disk."""
+    options = {"flush_packets": "1"}
+    if Path(target).suffix.lower() in FRAGMENTED_SUFFIXES:
+        options.update(_FRAGMENTED)
+    try:
+        return av.open(str(path), "w", format=container_format(target), options=options, **kwargs)
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise OutputError(f"{target}: cannot open for writing ({exc})") from exc
+
+
+def check_video_encoder(name: str) -> str:
+    """The encoder's format name (libx264 -> h264), or a ConfigError for an unknown or non-video one."""
+    try:
+        codec = av.Codec(name, "w")
+    except (av.error.FFmpegError, ValueError):
+        raise ConfigError(f"--codec {name}: no such encoder in this FFmpeg (artify info lists them)") from None
+    if codec.type != "video":
+        raise ConfigError(f"--codec {name}: is {'an' if codec.type == 'audio' else 'a'} {codec.type} encoder; "
+                          "name a video encoder such as libx264")
+    return codec.canonical_name
+
+
+def add_video_encoder(container, settings: EncoderSettings, rate: Fraction, size: tuple[int, int],
+                      time_base: Fraction, target: Path):
+    """A yuv420p video stream keeping the caller's time base (so source pts pass through unchanged)."""
+    check_video_encoder(settings.codec)
+    try:
+        stream = container.add_stream(settings.codec, rate=rate)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise ConfigError(f"{target}: encoder {settings.codec!r} is not available ({exc})") from exc
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    stream.time_base = time_base
+    stream.codec_context.time_base = time_base
+    stream.codec_context.gop_size = max(1, round(float(rate) * settings.keyframe_seconds))
+    options = dict(settings.extra)
+    if settings.bitrate:
+        stream.bit_rate = settings.bitrate
+    elif settings.crf is not None and settings.codec in CRF_ENCODERS:
+        options["crf"] = str(settings.crf)
+    if settings.preset and settings.codec in PRESET_ENCODERS:
+        options["preset"] = settings.preset
+    stream.options = options
+    stream.codec_context.thread_type = "FRAME"  # measured ~1.35x faster for libx264 here
+    return stream
+
+
+def finish_output(working: Path, output: Path) -> None:
+    """Make the finished working file the target: MP4/MOV remuxed with the index up front
+    (+faststart) into a temp file renamed over the target; other formats renamed as they are."""
+    working, output = Path(working), Path(output)
+    if output.suffix.lower() not in FRAGMENTED_SUFFIXES:
+        os.replace(working, output)
+        return
+    try:
+        with av.open(str(working)) as src, atomic_path(output) as tmp:
+            with av.open(str(tmp), "w", format=container_format(output) or "mp4", options={"movflags": "+faststart"}) as dst:
+                streams = {s.index: dst.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio", "subtitle")}
+                for packet in src.demux(*[src.streams[i] for i in streams]):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = streams[packet.stream.index]
+                    dst.mux(packet)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise OutputError(f"{output}: cannot finish the file from {working.name} ({exc})") from exc
+    working.unlink()
+
+
+@dataclass(frozen=True)
+class CompleteGops:
+    """The part of an unfinished file a new run can keep: its video up to (not incl.) its last keyframe."""
+
+    path: Path
+    packets: int  # kept video packets (= frames)
+    restart_pts: int  # pts of the first frame to redo, in `time_base`
+    time_base: Fraction
+    codec: str
+    size: tuple[int, int]
+
+    @property
+    def restart_time(self) -> Fraction:
+        return self.restart_pts * self.time_base
+
+    @classmethod
+    def read(cls, path: Path) -> CompleteGops | None:
+        """None when nothing can be kept (no complete GOP, or the file does not read)."""
+        keyframes, count, info = [], 0, None
+        try:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                info = (stream.codec_context.name, (stream.codec_context.width, stream.codec_context.height), stream.time_base)
+                for packet in container.demux(stream):
+                    if packet.dts is None:
+                        continue
+                    if packet.is_keyframe:
+                        keyframes.append((count, packet.pts))
+                    count += 1
+        except (av.error.FFmpegError, IndexError, OSError) as exc:
+            # A file cut off mid-fragment ends in an error after its complete fragments.
+            log.debug("%s: read %d packets before %s", path, count, exc)
+        if info is None or len(keyframes) < 2:
+            return None
+        # The last GOP may be cut short (a kill mid-fragment): redo it from its keyframe.
+        kept, restart_pts = keyframes[-1]
+        return cls(Path(path), kept, restart_pts, info[2], info[0], info[1])
+
+    def packets_to_keep(self) -> Iterator[av.Packet]:
+        """The kept video packets in decode order, as an encoder would hand them over (read lazily).
+
+        MP4 and Matroska store H.264/HEVC length-prefixed; the new encoder's stream is Annex B,
+        so the kept packets are converted (the muxer converts the whole stream back on writing).
+        """
+        from av.bitstream import BitStreamFilterContext
+
+        with av.open(str(self.path)) as container:
+            stream = container.streams.video[0]
+            name = _TO_ANNEX_B.get(stream.codec_context.name)
+            bsf = BitStreamFilterContext(name, stream) if name else None
+            sent = 0
+            for packet in container.demux(stream):
+                if packet.dts is None:
+                    continue
+                if sent == self.packets:
+                    return
+                sent += 1
+                yield from (bsf.filter(packet) if bsf else [packet])

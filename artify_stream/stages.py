@@ -1,0 +1,82 @@
+"""Threads joined by bounded queues: a stop event, an end-of-stream marker, the first error kept.
+
+Every stage loops `for item in stages.items(in_q)` and ends inside `with stages.stage(...)`,
+so a stop is quiet, the first error (typed) is kept for the caller, and the next stage always
+gets the end marker. Producers block on full queues but wake up to a stop; `drain` empties a
+queue so a blocked producer can finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
+
+from artify_stream.errors import ArtifyError
+
+END = object()  # end-of-stream marker
+_POLL_S = 0.1
+
+
+class Stopped(Exception):
+    """Raised inside a stage when the pipeline stops; `stage()` swallows it."""
+
+
+class Stages:
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = exc
+        self.stop.set()
+
+    def put(self, q: queue.Queue, item) -> None:
+        while True:
+            if self.stop.is_set() and item is not END:
+                raise Stopped
+            try:
+                q.put(item, timeout=_POLL_S)
+                return
+            except queue.Full:
+                if item is END and self.error is not None:
+                    return  # after an error the consumers stop by themselves
+
+    def get(self, q: queue.Queue):
+        while True:
+            try:
+                return q.get(timeout=_POLL_S)
+            except queue.Empty:
+                if self.stop.is_set() and self.error is not None:
+                    raise Stopped from None
+
+    def items(self, q: queue.Queue) -> Iterator:
+        """Everything put on `q` up to the end marker."""
+        while (item := self.get(q)) is not END:
+            yield item
+
+    @contextlib.contextmanager
+    def stage(self, as_error: Callable[[Exception], ArtifyError], out_q: queue.Queue | None = None) -> Iterator[None]:
+        """How a stage ends: quietly on a stop, keeping the first error (unexpected ones typed by
+        `as_error`), always passing the end marker on."""
+        try:
+            yield
+        except Stopped:
+            pass
+        except ArtifyError as exc:
+            self.fail(exc)
+        except Exception as exc:
+            self.fail(as_error(exc))
+        finally:
+            if out_q is not None:
+                self.put(out_q, END)
+
+    @staticmethod
+    def drain(q: queue.Queue) -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                q.get_nowait()
