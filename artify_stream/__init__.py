@@ -5,17 +5,32 @@ Scripting a job::
     from artify_stream import stylize_video, VideoOptions
     from engines import create_engine
 
-    engine = create_engine("artify-small", precision="bf16")
+    engine = create_engine("artify-toon")
     report = stylize_video("in.mp4", "out.mp4", engine, VideoOptions(long_side=720))
+
+The names below load on first use, so `import artify_stream.errors` (the CLI's start) stays light.
 """
 
-from artify_stream.errors import ArtifyError
-from artify_stream.generator import Generator, GeneratorConfig
-from artify_stream.model_file import load_model_file, save_model_file
-from artify_stream.registry import load_model
-from artify_stream.video import VideoOptions, VideoPipeline, VideoReport, stylize_video
+from __future__ import annotations
 
-__all__ = [
-    "ArtifyError", "Generator", "GeneratorConfig", "VideoOptions", "VideoPipeline", "VideoReport",
-    "load_model", "load_model_file", "save_model_file", "stylize_video",
-]
+import importlib
+
+_PUBLIC = {
+    "ArtifyError": "artify_stream.errors",
+    "Generator": "artify_stream.generator",
+    "GeneratorConfig": "artify_stream.generator",
+    "load_model_file": "artify_stream.model_file",
+    "save_model_file": "artify_stream.model_file",
+    "load_model": "artify_stream.registry",
+    "VideoOptions": "artify_stream.video",
+    "VideoPipeline": "artify_stream.video",
+    "VideoReport": "artify_stream.video",
+    "stylize_video": "artify_stream.video",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'artify_stream' has no attribute {name!r}")

@@ -1,6 +1,8 @@
 """Generator-only model files: safetensors weights + architecture config + metadata.
 
 Loading never runs code from the file: safetensors holds tensors and a str->str header only.
+torch is imported where tensors are read or written, so finding and hashing a model file
+(what a cached engine needs, see engines.light) stays free of it.
 """
 
 from __future__ import annotations
@@ -9,15 +11,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from typing import TYPE_CHECKING, Any
 
 from artify_stream.atomic import atomic_path
-from artify_stream.errors import ModelFileError
-from artify_stream.generator import Generator, GeneratorConfig
+from artify_stream.errors import ConfigError, ModelFileError, OutputError
+from artify_stream.generator_config import GeneratorConfig
+
+if TYPE_CHECKING:
+    import torch
+
+    from artify_stream.generator import Generator
 
 FORMAT = "artify-stream.generator/1"
 MODEL_SUFFIX = ".safetensors"
@@ -36,6 +39,8 @@ class ModelFile:
 
     def build_generator(self, device: str | torch.device = "cpu") -> Generator:
         """A generator in eval mode, fp32, with these weights."""
+        from artify_stream.generator import Generator
+
         generator = Generator(self.config)
         weights = {k: v.float() if v.is_floating_point() else v for k, v in self.state_dict.items()}
         try:
@@ -60,6 +65,8 @@ def save_model_file(
     half: bool = False,
 ) -> Path:
     """Write the generator's weights, config and metadata atomically (temp file + rename)."""
+    from safetensors.torch import save_file
+
     path = Path(path)
     state = {}
     for name, tensor in generator.state_dict().items():
@@ -73,13 +80,19 @@ def save_model_file(
         "metadata": json.dumps(metadata, default=str),
         "dtype": "float16" if half else "float32",
     }
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=header)
+    try:
+        with atomic_path(path) as tmp:
+            save_file(state, str(tmp), metadata=header)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
     return path
 
 
 def load_model_file(path: Path) -> ModelFile:
     """Read a model file written by `save_model_file`; errors name the file and what is wrong."""
+    import torch
+    from safetensors import SafetensorError, safe_open
+
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
@@ -94,6 +107,10 @@ def load_model_file(path: Path) -> ModelFile:
     try:
         config = GeneratorConfig.from_dict(json.loads(header["config"]))
         metadata = json.loads(header.get("metadata", "{}"))
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, ConfigError) as exc:
         raise ModelFileError(f"{path}: damaged model header ({exc})") from exc
+    broken = [name for name, t in state.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if broken:
+        raise ModelFileError(f"{path}: weights hold NaN or Inf values ({', '.join(broken[:3])}"
+                             f"{'...' if len(broken) > 3 else ''}): the file is damaged or its training diverged")
     return ModelFile(path=path, config=config, metadata=metadata, state_dict=state, sha256=file_sha256(path))

@@ -8,7 +8,9 @@ from artify_stream.errors import ModelFileError
 from artify_stream.model_file import MODEL_SUFFIX, ModelFile, load_model_file
 
 BUNDLED_DIR = Path(__file__).parent / "models"
-DEFAULT_MODEL = "artify-small"
+DEFAULT_MODEL = "artify-toon"
+#: Bundled names that were replaced: asking for one says by what.
+RETIRED = {"artify-small": "artify-toon (retrained: it makes cartoons; artify-toon-lite is its real-time student)"}
 
 
 def bundled_models() -> dict[str, Path]:
@@ -26,6 +28,8 @@ def resolve_model_path(name_or_path: str | Path | None) -> Path:
             raise ModelFileError(f"{candidate}: model file not found")
         return candidate
     models = bundled_models()
+    if str(name_or_path) in RETIRED:
+        raise ModelFileError(f"model {name_or_path!r} was replaced by {RETIRED[str(name_or_path)]}")
     if str(name_or_path) not in models:
         known = ", ".join(models) or "none"
         raise ModelFileError(f"unknown model {name_or_path!r}: pass a model file path or a bundled name ({known})")

@@ -1,4 +1,4 @@
-"""Every engine and precision on this machine, for the paper's generator and the bundled model.
+"""Every engine and precision on this machine, for the paper's generator and the bundled models.
 
     python bench/engine_speed.py [--sizes 256,720p] [--engines all] [--seconds 3] [--json]
 
@@ -14,10 +14,10 @@ import tempfile
 
 from artify_stream.generator import Generator, GeneratorConfig
 from artify_stream.model_file import load_model_file, save_model_file
-from artify_stream.registry import load_model
+from artify_stream.registry import bundled_models
 from engines.auto import MachineFacts, resolve_device
-from engines.base import BACKENDS
-from engines.benchmark import run_benchmark
+from engines.benchmark import bench_specs, run_benchmark
+from engines.formats import BACKENDS
 from engines.cache import EngineCache
 from engines.shapes import parse_size
 
@@ -31,14 +31,18 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    device = resolve_device(args.device, MachineFacts.gather())
+    facts = MachineFacts.gather()
+    device = resolve_device(args.device, facts)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     engines = list(BACKENDS) if args.engines == "all" else args.engines.split(",")
+    specs = bench_specs(engines, device, facts)
     with tempfile.TemporaryDirectory() as tmp:
         paper = load_model_file(save_model_file(f"{tmp}/paper.safetensors", Generator(GeneratorConfig()).eval(), {"note": "random weights"}))
         results = []
-        for name, model in (("paper generator (10 blocks, width 64)", paper), ("artify-small (bundled)", load_model())):
-            for record in run_benchmark(model, sizes, engines, device, EngineCache(), batch=args.batch, seconds=args.seconds):
+        models = {"paper generator (10 blocks, width 64)": paper,
+                  **{f"{n} (bundled)": load_model_file(p) for n, p in bundled_models().items()}}
+        for name, model in models.items():
+            for record in run_benchmark(model, sizes, specs, device, EngineCache(), batch=args.batch, seconds=args.seconds):
                 row = {"model": name, **record.__dict__}
                 results.append(row)
                 if not args.json:

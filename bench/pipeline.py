@@ -1,6 +1,6 @@
 """Pipeline benchmark: each stage alone and the whole threaded pipeline, on one clip, in one run.
 
-    python bench/pipeline.py [CLIP] [--model artify-small] [--precision bf16] [--frames 150]
+    python bench/pipeline.py [CLIP] [--model artify-toon] [--engine auto] [--batch 4]
 
 Prints decode-only, stylize-only (engine on preloaded frames), encode-only and pipeline fps,
 and the pipeline's fps as a fraction of the slowest stage alone (goal: >= 0.90).
@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 import av
+import numpy as np
 import torch
 
-from artify_stream.video import VideoOptions, VideoPipeline, output_size
+from artify_stream.geometry import output_size
+from artify_stream.video import VideoOptions, VideoPipeline
 from engines import create_engine
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos" / "grid-talking-faces-3speakers-9s.mp4"
@@ -41,8 +43,8 @@ def stylize_only(engine, frames: list, batch: int) -> tuple[float, list]:
     engine(torch.from_numpy(frames[0])[None])  # warm-up
     t0 = time.perf_counter()
     for i in range(0, len(frames), batch):
-        chunk = torch.from_numpy(__import__("numpy").stack(frames[i : i + batch]))
-        out.extend(engine(chunk).numpy())
+        chunk = torch.from_numpy(np.stack(frames[i : i + batch]))
+        out.extend(np.array(f) for f in engine(chunk).numpy())  # engines reuse their output buffer
     return len(frames) / (time.perf_counter() - t0), out
 
 
@@ -66,10 +68,10 @@ def encode_only(frames: list, options: VideoOptions, rate) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("clip", nargs="?", type=Path, default=DEFAULT_CLIP)
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--engine", default="torch")
-    ap.add_argument("--precision", default="bf16")
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--model", default="artify-toon")
+    ap.add_argument("--engine", default="auto")
+    ap.add_argument("--precision", default="auto")
+    ap.add_argument("--device", default="auto")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

@@ -31,10 +31,10 @@ def main() -> None:
         tmp = Path(tmp)
         write_pictures(tmp / "p", args.photos, size=(args.crop, args.crop))
         write_pictures(tmp / "c", 8, size=(args.crop, args.crop), seed=99)
-        for name, batch in (("paper-round3", 4), ("small-cpu", 8)):
+        for name, batch in (("paper-round3", 4), ("paper", 8), ("recommended", 8)):
             for phase, init in (("init", 1), ("adversarial", 0)):
                 cfg = preset(name).with_overrides(epochs=1, init_epochs=init, crop_size=args.crop, batch_size=batch,
-                                                  precision=args.precision, sample_count=1)
+                                                  precision=args.precision, sample_count=1, validation_photos=4)
                 rec = Training(cfg, tmp / "p", tmp / "c", tmp / f"run-{name}-{phase}").run()[0]
                 rows.append({"config": name, "phase": phase, "crop": args.crop, "batch": batch,
                              "images_per_s": round(rec["images_per_s"], 2)})

@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from artify_stream.errors import ConfigError
-from artify_stream.generator import Generator, GeneratorConfig, ResidualBlock, stylize_tensor
+from artify_stream.generator import Generator, GeneratorConfig, ResidualBlock, ResizeConv
+from engines.fused import FusedStylizer
 
 
 def test_paper_layout():
@@ -30,13 +31,37 @@ def test_configurable_like_table_one():
     assert g.flat[0].kernel_size == (3, 3) and g.flat[0].out_channels == 16
 
 
+@pytest.mark.parametrize("upsample", ["transposed", "resize"])
 @pytest.mark.parametrize("h,w", [(32, 32), (33, 47), (30, 18), (5, 7)])
-def test_any_size_keeps_shape_and_range(h, w):
-    g = Generator(GeneratorConfig(residual_blocks=1, base_width=8)).eval()
+def test_any_size_keeps_shape(h, w, upsample):
+    g = Generator(GeneratorConfig(residual_blocks=1, base_width=8, upsample=upsample)).eval()
+    frames = torch.randint(0, 256, (2, h, w, 3), dtype=torch.uint8)
     with torch.no_grad():
-        y = stylize_tensor(g, torch.rand(2, 3, h, w))
-    assert y.shape == (2, 3, h, w)
-    assert torch.isfinite(y).all() and y.min() >= 0 and y.max() <= 1
+        y = FusedStylizer(g)(frames)
+    assert y.shape == frames.shape and y.dtype == torch.uint8
+
+
+def test_resize_convolution_and_separable_switches():
+    g = Generator(GeneratorConfig(residual_blocks=2, base_width=8, upsample="resize", separable=True, last_kernel=3))
+    assert sum(isinstance(m, ResizeConv) for m in g.modules()) == 2
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in g.modules())
+    depthwise = [m for m in g.modules() if isinstance(m, nn.Conv2d) and m.groups > 1]
+    assert len(depthwise) == 2 + 4 + 2  # down, residual and up 3x3 convs; the 7x7 stem stays dense
+    assert g.to_rgb.kernel_size == (3, 3)
+    dense = Generator(GeneratorConfig(residual_blocks=2, base_width=8))
+    assert sum(p.numel() for p in g.parameters()) < 0.5 * sum(p.numel() for p in dense.parameters())
+
+
+def test_resize_convolution_leaves_no_checkerboard_on_a_flat_input():
+    """Odena et al.: transposed stride-2 convs paint a period-2 pattern even on flat input."""
+    torch.manual_seed(0)
+    flat = torch.full((1, 3, 128, 128), 0.8)  # not 0.5: the generator centres its input to 0 first
+    for upsample, has_pattern in (("transposed", True), ("resize", False)):
+        g = Generator(GeneratorConfig(residual_blocks=0, base_width=8, upsample=upsample)).eval()
+        with torch.no_grad():
+            y = g(flat)[..., 48:80, 48:80]  # beyond the zero padding's reach
+        phases = torch.stack([y[..., i::4, j::4].mean() for i in range(4) for j in range(4)])
+        assert ((phases.max() - phases.min()) > 1e-4) == has_pattern, upsample
 
 
 def test_every_parameter_gets_a_gradient():
@@ -47,7 +72,16 @@ def test_every_parameter_gets_a_gradient():
         assert p.grad.abs().sum() > 0, name
 
 
-@pytest.mark.parametrize("bad", [dict(first_kernel=4), dict(residual_blocks=-1), dict(base_width=0)])
+@pytest.mark.parametrize("bad", [dict(first_kernel=4), dict(residual_blocks=-1), dict(base_width=0),
+                                 dict(base_width=10**9), dict(upsample="bicubic"), dict(last_kernel=2)])
 def test_bad_config_is_a_clear_error(bad):
     with pytest.raises(ConfigError):
         GeneratorConfig(**bad)
+
+
+def test_config_from_a_header_is_type_checked():
+    cfg = GeneratorConfig(residual_blocks=3, upsample="resize", separable=True)
+    assert GeneratorConfig.from_dict(cfg.to_dict()) == cfg
+    for bad in ({"base_width": "64"}, {"separable": 1}, {"residual_blocks": True}, {"depth": 3}):
+        with pytest.raises(ConfigError):
+            GeneratorConfig.from_dict(bad)

@@ -49,10 +49,18 @@ def test_unknown_bundled_name_lists_what_exists():
         resolve_model_path("no-such-model")
 
 
-def test_default_model_is_bundled_and_loads():
-    assert DEFAULT_MODEL in bundled_models()
-    model = load_model(None)
-    assert "content_backbone" in model.metadata and "training_command" in model.metadata
+def test_bundled_models_load_and_say_how_they_were_made():
+    assert {DEFAULT_MODEL, "artify-toon-lite"} <= set(bundled_models())
+    default = load_model(None)
+    assert default.metadata["evaluation"]["targets_met"] == 6  # every target, photos and clip
+    assert default.config.upsample == "resize"
+    lite = load_model("artify-toon-lite")
+    assert lite.config.separable and lite.metadata["teacher"]["config"] == default.config.to_dict()
+
+
+def test_a_retired_name_says_what_replaced_it():
+    with pytest.raises(ModelFileError, match="artify-small' was replaced by artify-toon"):
+        resolve_model_path("artify-small")
 
 
 def test_runtime_loads_a_model_without_importing_the_trainer(tiny_model):

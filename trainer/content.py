@@ -15,11 +15,12 @@ from torch import nn
 
 from artify_stream.errors import ConfigError, InputError
 from artify_stream.model_file import file_sha256
+from trainer.config import EFFNET_BLOCKS, EFFNET_TAP_BLOCK
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 VGG16_RELU4_3 = 23  # torchvision vgg16().features[:23] ends with relu4_3
-EFFNET_TAP_BLOCK = 10  # 112 channels at 1/16 resolution: mid-level structure, not texture
+
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,10 @@ class _EfficientNetTap(nn.Module):
         return x
 
 
-def efficientnet_lite0_features(weights: Path | None) -> ContentFeatures:
+def efficientnet_lite0_features(weights: Path | None, block: int = EFFNET_TAP_BLOCK) -> ContentFeatures:
+    """Output of `block` (0-15): 4 is 40 channels at 1/8 resolution (like VGG relu4_3), 10 is 1/16."""
+    if not 0 <= block < EFFNET_BLOCKS:
+        raise ConfigError(f"EfficientNet-Lite0 has blocks 0-{EFFNET_BLOCKS - 1}, got {block}")
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
@@ -120,14 +124,15 @@ def efficientnet_lite0_features(weights: Path | None) -> ContentFeatures:
     missing = [k for k in result.missing_keys if not k.startswith("_fc.")]
     if missing:
         raise InputError(f"{weights}: not EfficientNet-Lite0 weights (missing {missing[:3]}...)")
-    info = BackboneInfo("efficientnet-lite0", f"_blocks.{EFFNET_TAP_BLOCK}", str(weights), file_sha256(weights))
+    info = BackboneInfo("efficientnet-lite0", f"_blocks.{block}", str(weights), file_sha256(weights))
     # The TF-converted weights expect (x*255 - 127) / 128.
-    return ContentFeatures(_EfficientNetTap(net, EFFNET_TAP_BLOCK), (127 / 255,) * 3, (128 / 255,) * 3, info)
+    return ContentFeatures(_EfficientNetTap(net, block), (127 / 255,) * 3, (128 / 255,) * 3, info)
 
 
-def build_content_features(name: str, weights: Path | None) -> ContentFeatures:
+def build_content_features(name: str, weights: Path | None, layer: int = EFFNET_TAP_BLOCK) -> ContentFeatures:
+    """`layer` picks the EfficientNet-Lite0 block; VGG-16 always taps relu4_3."""
     if name == "vgg16":
         return vgg16_features(weights)
     if name == "efficientnet-lite0":
-        return efficientnet_lite0_features(weights)
+        return efficientnet_lite0_features(weights, layer)
     raise ConfigError(f"unknown content backbone {name!r}")

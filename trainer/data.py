@@ -29,17 +29,19 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).rglob("*") if p.is_file() and is_image_path(p))
 
 
-def read_usable_images(paths: list[Path], what: str, root: Path) -> list[np.ndarray]:
-    """Decode all images, skipping unreadable ones with a warning that names them."""
-    images = []
+def read_usable_images(paths: list[Path], what: str, root: Path) -> tuple[list[Path], list[np.ndarray]]:
+    """Decode all images, skipping unreadable ones with a warning that names them; (paths, images) of the rest."""
+    kept, images = [], []
     for path in paths:
         try:
             images.append(read_image(path, keep_alpha=False).rgb)
         except InputError as exc:
             log.warning("skipping %s", exc)
+            continue
+        kept.append(path)
     if not images:
         raise InputError(f"{root}: no usable {what} image (looked for {', '.join(sorted(_suffixes()))})")
-    return images
+    return kept, images
 
 
 def _suffixes() -> set[str]:
@@ -78,7 +80,7 @@ def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
         if source.suffix.lower() in VIDEO_SUFFIXES:
             frames = sample_video_frames(source, frame_step)
         else:
-            frames = read_usable_images([source], "cartoon", source)
+            frames = read_usable_images([source], "cartoon", source)[1]
         if not frames:
             raise InputError(f"{source}: no usable cartoon frame")
         return frames
@@ -92,7 +94,7 @@ def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
             log.warning("skipping %s", exc)
     if images:
         try:
-            frames.extend(read_usable_images(images, "cartoon", source))
+            frames.extend(read_usable_images(images, "cartoon", source)[1])
         except InputError:
             pass
     if not frames:
@@ -111,29 +113,46 @@ def edge_smooth(rgb: np.ndarray, kernel: int = 5) -> np.ndarray:
     return out
 
 
-class EdgeSmoothedCartoons:
-    """Edge-smoothed copies of the cartoons, made once and cached on disk by content hash."""
+class CachedRendering:
+    """A per-image rendering made once and cached on disk as PNG, keyed by the image's content."""
 
-    def __init__(self, cache_dir: Path, kernel: int) -> None:
+    def __init__(self, cache_dir: Path, render, tag: str) -> None:
         self.cache_dir = Path(cache_dir)
-        self.kernel = kernel
+        self.render = render
+        self.tag = tag  # part of the key: a change of settings makes new entries
 
-    def __call__(self, cartoons: list[np.ndarray]) -> list[np.ndarray]:
+    def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        return [self._one(rgb) for rgb in cartoons]
+        return [self._one(rgb) for rgb in images]
 
     def _one(self, rgb: np.ndarray) -> np.ndarray:
-        key = hashlib.sha1(rgb.tobytes() + f"{rgb.shape}|k{self.kernel}".encode()).hexdigest()
+        key = hashlib.sha1(rgb.tobytes() + f"{rgb.shape}|{self.tag}".encode()).hexdigest()
         path = self.cache_dir / f"{key}.png"
         if path.exists():
             cached = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if cached is not None and cached.shape == rgb.shape:
                 return cv2.cvtColor(cached, cv2.COLOR_BGR2RGB)
-        smoothed = edge_smooth(rgb, self.kernel)
-        ok, png = cv2.imencode(".png", cv2.cvtColor(smoothed, cv2.COLOR_RGB2BGR))
+        rendered = self.render(rgb)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(rendered, cv2.COLOR_RGB2BGR))
         with atomic_path(path) as tmp:
             tmp.write_bytes(png.tobytes())
-        return smoothed
+        return rendered
+
+
+class EdgeSmoothedCartoons(CachedRendering):
+    """Edge-smoothed copies of the cartoons (CartoonGAN's fakes for D), made once and cached."""
+
+    def __init__(self, cache_dir: Path, kernel: int) -> None:
+        super().__init__(cache_dir, lambda rgb: edge_smooth(rgb, kernel), f"k{kernel}")
+
+
+class ToonTargets(CachedRendering):
+    """The photos' classical toon renderings (`init_loss="toon"`), made once and cached."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        from trainer.representations import toon_rendering
+
+        super().__init__(cache_dir, toon_rendering, "cel1")
 
 
 def _random_crop(images: list[np.ndarray], size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -172,18 +191,21 @@ class _SeededCrops(Dataset):
 
 
 class PhotoCrops(_SeededCrops):
-    """Random crops and flips of the photos, as float tensors in [0, 1]."""
+    """Random crops and flips of the photos, as float tensors in [0, 1]; with `targets` (the same
+    size as the photos), the same crop of each photo's target too."""
 
-    def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int) -> None:
+    def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int, targets: list[np.ndarray] | None = None) -> None:
         super().__init__(crop_size, seed)
         self.photos = photos
+        self.targets = targets
 
     def __len__(self) -> int:
         return len(self.photos)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
-        (crop,) = _random_crop([self.photos[index]], self.crop_size, self._rng(index))
-        return to_tensor(crop)
+    def __getitem__(self, index: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        images = [self.photos[index]] + ([self.targets[index]] if self.targets is not None else [])
+        crops = [to_tensor(c) for c in _random_crop(images, self.crop_size, self._rng(index))]
+        return crops[0] if self.targets is None else (crops[0], crops[1])
 
 
 class CartoonCrops(_SeededCrops):
@@ -202,8 +224,20 @@ class CartoonCrops(_SeededCrops):
         return to_tensor(cartoon), to_tensor(smooth)
 
 
-def load_photos(root: Path) -> list[np.ndarray]:
+def load_photos(root: Path) -> tuple[list[Path], list[np.ndarray]]:
+    """Every usable photo under `root`: (paths, RGB images)."""
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: photo folder not found")
     return read_usable_images(find_images(root), "photo", root)
+
+
+def split_photos(count: int, validation: int, batch: int, seed: int, root: Path) -> tuple[list[int], list[int]]:
+    """A seeded split into (train, validation) indices; the validation photos never train."""
+    if count < validation + batch:
+        raise InputError(
+            f"{root}: {count} usable photos, fewer than {validation} held back for validation plus one batch of {batch}"
+        )
+    order = np.random.default_rng([seed, 0x5EED]).permutation(count)
+    return sorted(order[validation:].tolist()), sorted(order[:validation].tolist())
+

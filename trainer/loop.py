@@ -1,194 +1,63 @@
-"""The ArtifyGAN training loop: content-only initialization, then edge-promoting adversarial training."""
+"""`artify train`: CartoonGAN's initialization phase, then adversarial training, judged every epoch.
+
+The run folder, checkpoints, evaluation and best-epoch pick are `trainer.run.EpochRun`'s; this
+module adds the cartoons, the discriminators and the losses of `TrainConfig`.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import os
-import time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from artify_stream.errors import ConfigError, InputError
-from artify_stream.generator import Generator
-from artify_stream.model_file import save_model_file
-from trainer.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
+from trainer import losses as L
 from trainer.config import TrainConfig
 from trainer.content import build_content_features
-from trainer.data import CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, load_cartoon_source, load_photos
-from trainer.discriminator import Discriminator
-from trainer.losses import content_loss, discriminator_loss, generator_adversarial_loss
-from trainer.monitor import SilentProgress, TrainingLog, sample_grid, save_grid
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Where a run keeps what it writes."""
-
-    root: Path
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.root / "checkpoints" / "last.pt"
-
-    @property
-    def model(self) -> Path:
-        return self.root / "model.safetensors"
-
-    def epoch_model(self, epoch: int) -> Path:
-        return self.root / "models" / f"epoch_{epoch:04d}.safetensors"
-
-    def samples(self, epoch: int) -> Path:
-        return self.root / "samples" / f"epoch_{epoch:04d}.png"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def content_backbone(self) -> Path:
-        return self.root / "content_backbone.json"
-
-    @property
-    def edge_cache(self) -> Path:
-        return self.root / "cache" / "edge_smoothed"
+from trainer.critics import build_critics, frozen
+from trainer.data import CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, load_cartoon_source
+from trainer.representations import random_gray_weights, superpixel_flatten
+from trainer.run import EpochRun, RunPaths  # noqa: F401  (RunPaths: where a run's files are)
+from trainer.temporal import FrameChange, RandomFrameChange
 
 
-@dataclass(frozen=True)
-class Distributed:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
+class Training(EpochRun):
+    """One `artify train` run in a run folder; `run()` trains (or resumes) to `config.epochs`."""
 
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @classmethod
-    def from_env(cls) -> Distributed:
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        return cls(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def resolve_device(requested: str | None, dist: Distributed) -> torch.device:
-    if requested in (None, "auto"):
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(requested)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda was asked for but no CUDA GPU is usable here")
-        device = torch.device("cuda", dist.local_rank if dist.world_size > 1 else (device.index or 0))
-        torch.cuda.set_device(device)
-    return device
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
-    """auto: bf16 autocast where the device has it (CUDA Ampere+, AVX-512 BF16 CPUs), else fp32."""
-    if precision == "fp32":
-        return torch.float32
-    if precision == "fp16":
-        if device.type != "cuda":
-            raise ConfigError("fp16 training needs a CUDA GPU; use bf16 or fp32 on the CPU")
-        return torch.float16
-    if device.type == "cuda":
-        has_bf16 = torch.cuda.is_bf16_supported()
-    else:
-        has_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    if precision == "bf16" and not has_bf16:
-        raise ConfigError(f"bf16 was asked for but {device} does not support it")
-    return torch.bfloat16 if has_bf16 else torch.float32
-
-
-class Training:
-    """One training run in a run folder; `run()` trains (or resumes) to `config.epochs`."""
-
-    def __init__(
-        self,
-        config: TrainConfig,
-        photos: Path,
-        cartoons: Path,
-        run_dir: Path,
-        content_weights: Path | None = None,
-        device: str | None = None,
-        command: str = "",
-        progress=None,
-    ) -> None:
-        self.config = config
-        self.paths = RunPaths(Path(run_dir))
-        self.dist = Distributed.from_env()
-        self.device = resolve_device(device, self.dist)
-        self.amp_dtype = resolve_precision(config.precision, self.device)
-        self.command = command
-        self.progress = progress if (progress is not None and self.dist.is_main) else SilentProgress()
-        self.photos_dir, self.cartoons_src = Path(photos), Path(cartoons)
+    def __init__(self, config: TrainConfig, photos: Path, cartoons: Path, run_dir: Path,
+                 content_weights: Path | None = None, device: str | None = None, command: str = "", progress=None,
+                 eval_clips: list[Path] = ()) -> None:
+        super().__init__(config, photos, run_dir, device, command, progress, eval_clips)
+        self.cartoons_src = Path(cartoons)
         self.content_weights = content_weights
+        self.first_ranked_epoch = config.first_ranked_epoch
 
     # ---- set-up -------------------------------------------------------------------------
-    def _setup(self) -> None:
+    def _setup_models(self, train_photos: list[np.ndarray]) -> None:
         cfg = self.config
-        if self.dist.world_size > 1 and not torch.distributed.is_initialized():
-            backend = "nccl" if self.device.type == "cuda" else "gloo"
-            torch.distributed.init_process_group(backend=backend)
-        torch.manual_seed(cfg.seed)
-        np.random.seed(cfg.seed)
-
-        photos = load_photos(self.photos_dir)
         cartoons = load_cartoon_source(self.cartoons_src, cfg.video_frame_step)
         smoothed = EdgeSmoothedCartoons(self.paths.edge_cache, cfg.edge_kernel)(cartoons)
-        self.dataset_sizes = {"photos": len(photos), "cartoons": len(cartoons)}
-        self.photo_set = PhotoCrops(photos, cfg.crop_size, cfg.seed)
+        self.dataset_sizes["cartoons"] = len(cartoons)
+        toons = ToonTargets(self.paths.toon_cache)(train_photos) if cfg.uses_toon_targets else None
+        self.photo_set = PhotoCrops(train_photos, cfg.crop_size, cfg.seed, toons)
         self.cartoon_set = CartoonCrops(cartoons, smoothed, cfg.crop_size, cfg.seed)
-        if len(self.photo_set) < cfg.batch_size * self.dist.world_size:
-            raise InputError(
-                f"{self.photos_dir}: {len(self.photo_set)} usable photos, fewer than one batch "
-                f"({cfg.batch_size} x {self.dist.world_size} processes)"
-            )
-
-        self.content = build_content_features(cfg.backbone, self.content_weights).to(self.device)
-        self.generator = Generator(cfg.generator).to(self.device)
-        self.discriminator = Discriminator().to(self.device)
-        if self.device.type == "cuda" or self.amp_dtype == torch.bfloat16:
-            for module in (self.generator, self.discriminator, self.content):
+        self.content = build_content_features(cfg.backbone, self.content_weights, cfg.content_layer).to(self.device)
+        self.critics = build_critics(cfg.discriminators, cfg.d_width, cfg.spectral_norm, cfg.d_lr or cfg.lr,
+                                     cfg.betas, self.device, self.wrap)
+        if self.channels_last:
+            for module in (self.content, *(c.module for c in self.critics.values())):
                 module.to(memory_format=torch.channels_last)
+        for critic in self.critics.values():
+            critic.module.train()
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
         self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, self._g_lr_factor)
-        self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, self._d_lr_factor)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
-
-        self.g_train, self.d_train = self.generator, self.discriminator
-        if self.dist.world_size > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g_train = DDP(self.generator, device_ids=ids, broadcast_buffers=False)
-            self.d_train = DDP(self.discriminator, device_ids=ids, broadcast_buffers=False)
-
-        n = min(cfg.sample_count, len(self.photo_set))
-        self.sample_photos = torch.stack([self._center_crop(self.photo_set.photos[i]) for i in range(n)])
-        self.log = TrainingLog(self.paths.root) if self.dist.is_main else None
-
-    def _center_crop(self, rgb: np.ndarray) -> torch.Tensor:
-        from trainer.data import to_tensor
-
-        import cv2
-
-        size = self.config.crop_size
-        h, w = rgb.shape[:2]
-        scale = size / min(h, w)
-        rgb = cv2.resize(rgb, (max(size, round(w * scale)), max(size, round(h * scale))), interpolation=cv2.INTER_AREA)
-        h, w = rgb.shape[:2]
-        top, left = (h - size) // 2, (w - size) // 2
-        return to_tensor(np.ascontiguousarray(rgb[top : top + size, left : left + size]))
+        self.sched_d = {name: torch.optim.lr_scheduler.LambdaLR(c.optimizer, self._d_lr_factor)
+                        for name, c in self.critics.items()}
+        self.frame_change = FrameChange()
 
     def _g_lr_factor(self, epoch: int) -> float:
         cfg = self.config
@@ -202,7 +71,8 @@ class Training:
             return cfg.lr_gamma ** max(0, epoch - cfg.init_epochs)
         return 1.0
 
-    def _loaders(self, epoch: int) -> tuple[DataLoader, DataLoader]:
+    def _batches(self, epoch: int) -> Iterable[tuple]:
+        """Photo batches (with their toon targets when used) paired with cartoon batches."""
         cfg = self.config
         self.photo_set.set_epoch(epoch)
         self.cartoon_set.set_epoch(epoch)
@@ -222,172 +92,143 @@ class Training:
         )
         pin = self.device.type == "cuda"
         kwargs = dict(batch_size=cfg.batch_size, drop_last=True, num_workers=cfg.workers, pin_memory=pin)
-        return (
-            DataLoader(self.photo_set, sampler=photo_sampler, **kwargs),
-            DataLoader(self.cartoon_set, sampler=cartoon_sampler, **kwargs),
-        )
+        return _Zipped(DataLoader(self.photo_set, sampler=photo_sampler, **kwargs),
+                       DataLoader(self.cartoon_set, sampler=cartoon_sampler, **kwargs))
 
-    # ---- checkpoints ----------------------------------------------------------------------
-    def _state(self, epoch: int) -> dict:
-        return {
-            "epoch": epoch,
-            "config": self.config.to_dict(),
-            "generator": self.generator.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "sched_g": self.sched_g.state_dict(),
-            "sched_d": self.sched_d.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "rng": rng_state(),
-            "dataset_sizes": self.dataset_sizes,
-        }
+    def _phase(self, epoch: int) -> str:
+        return "adversarial" if epoch >= self.config.init_epochs else "init"
 
-    def _resume(self) -> int:
-        state = load_checkpoint(self.paths.checkpoint)
-        saved = TrainConfig.from_dict(state["config"])
-        if saved.generator != self.config.generator or saved.seed != self.config.seed:
-            raise ConfigError(
-                f"{self.paths.checkpoint}: the run was made with {saved.generator} seed {saved.seed}; "
-                "resume with the same architecture and seed"
-            )
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.sched_g.load_state_dict(state["sched_g"])
-        self.sched_d.load_state_dict(state["sched_d"])
-        self.scaler.load_state_dict(state["scaler"])
-        restore_rng_state(state["rng"])
-        if self.log is not None:
-            self.log.truncate_after(state["epoch"])
-        return int(state["epoch"])
-
-    def model_metadata(self, epoch: int) -> dict:
-        return {
-            "epoch": epoch,
-            "dataset_sizes": self.dataset_sizes,
-            "photos": str(self.photos_dir),
-            "cartoons": str(self.cartoons_src),
-            "content_backbone": self.content.info.to_dict(),
-            "content_weight": self.config.content_weight,
-            "crop_size": self.config.crop_size,
-            "training_command": self.command,
-            "train_config": self.config.to_dict(),
-        }
-
-    # ---- the loop ---------------------------------------------------------------------------
-    def _autocast(self):
-        if self.amp_dtype == torch.float32:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
-
-    def _to_device(self, batch: torch.Tensor) -> torch.Tensor:
-        batch = batch.to(self.device, non_blocking=True)
-        if self.device.type == "cuda" or self.amp_dtype == torch.bfloat16:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        return batch
-
-    def _step(self, photo: torch.Tensor, cartoon: torch.Tensor, smooth: torch.Tensor, adversarial: bool) -> dict:
-        cfg = self.config
-        losses: dict[str, float] = {}
-        with self._autocast():
-            fake = self.g_train(photo)
-        if adversarial:
-            with self._autocast():
-                # One forward over all three kinds: DDP expects one forward per backward.
-                logits = self.d_train(torch.cat([cartoon, smooth, fake.detach().to(cartoon.dtype)]))
-                d_loss = discriminator_loss(*logits.chunk(3))
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler.scale(d_loss).backward()
-            self.scaler.step(self.opt_d)
-            losses["d"] = d_loss.item()
-        with self._autocast():
-            with torch.no_grad():
-                target = self.content(photo)
-            cont = content_loss(self.content(fake), target)
-            if adversarial:
-                adv = generator_adversarial_loss(self.d_train(fake))
-                g_loss = adv + cfg.content_weight * cont
-                losses["g_adv"] = adv.item()
-            else:
-                g_loss = cont
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(g_loss).backward()
-        self.scaler.step(self.opt_g)
-        self.scaler.update()
-        losses["content"] = cont.item()
-        losses["g"] = g_loss.item()
-        return losses
-
-    def _write_samples(self, epoch: int) -> None:
-        self.generator.eval()
-        with torch.no_grad(), self._autocast():
-            out = self.generator(self._to_device(self.sample_photos)).float().cpu()
-        self.generator.train()
-        grid = sample_grid(self.sample_photos, out)
-        save_grid(self.paths.samples(epoch), grid)
-        self.log.write_grid(grid, epoch)
-
-    def run(self, resume: bool = False) -> list[dict]:
-        """Train to `config.epochs`; returns the per-epoch records of this run folder."""
-        self._setup()
-        cfg = self.config
-        start = 0
-        if resume:
-            start = self._resume()
-        elif self.paths.checkpoint.exists():
-            raise ConfigError(f"{self.paths.root}: holds a run already; pass --resume to continue it or pick a new --out")
-        if self.dist.is_main:
-            self.paths.root.mkdir(parents=True, exist_ok=True)
-            cfg.save(self.paths.config)
-            self.paths.content_backbone.write_text(json.dumps(self.content.info.to_dict(), indent=2) + "\n")
-        self.generator.train()
-        self.discriminator.train()
-        try:
-            with self.progress:
-                for epoch in range(start, cfg.epochs):
-                    self._run_epoch(epoch)
-        finally:
-            if self.log is not None:
-                self.log.close()
-            if self.dist.world_size > 1 and torch.distributed.is_initialized():
-                torch.distributed.destroy_process_group()
-        return self.log.read() if self.log is not None else []
-
-    def _run_epoch(self, epoch: int) -> None:
-        cfg = self.config
-        adversarial = epoch >= cfg.init_epochs
-        photos, cartoons = self._loaders(epoch)
-        number = epoch + 1
-        self.progress.epoch_started(number, cfg.epochs, len(photos), "adversarial" if adversarial else "init")
-        totals: dict[str, float] = {}
-        steps = 0
-        t0 = time.perf_counter()
-        for photo, (cartoon, smooth) in zip(photos, cartoons):
-            losses = self._step(self._to_device(photo), self._to_device(cartoon), self._to_device(smooth), adversarial)
-            steps += 1
-            for k, v in losses.items():
-                totals[k] = totals.get(k, 0.0) + v
-            rate = steps * cfg.batch_size * self.dist.world_size / (time.perf_counter() - t0)
-            self.progress.step(losses, rate)
+    def _after_epoch(self) -> None:
         self.sched_g.step()
         with warnings.catch_warnings():  # D's optimizer has not stepped during the init phase
             warnings.simplefilter("ignore", UserWarning)
-            self.sched_d.step()
-        seconds = time.perf_counter() - t0
-        record = {
-            "epoch": number,
-            "phase": "adversarial" if adversarial else "init",
-            **{f"loss/{k}": v / max(steps, 1) for k, v in totals.items()},
-            "lr/g": self.opt_g.param_groups[0]["lr"],
-            "images_per_s": steps * cfg.batch_size * self.dist.world_size / seconds,
-            "seconds": seconds,
+            for scheduler in self.sched_d.values():
+                scheduler.step()
+
+    # ---- checkpoints and metadata ---------------------------------------------------------
+    def _extra_state(self) -> dict:
+        return {
+            "discriminators": {n: c.module.state_dict() for n, c in self.critics.items()},
+            "opt_d": {n: c.optimizer.state_dict() for n, c in self.critics.items()},
+            "sched_d": {n: s.state_dict() for n, s in self.sched_d.items()},
         }
-        if self.dist.is_main:
-            self._write_samples(number)
-            save_model_file(self.paths.epoch_model(number), self.generator, self.model_metadata(number))
-            save_model_file(self.paths.model, self.generator, self.model_metadata(number))
-            save_checkpoint(self.paths.checkpoint, self._state(number))
-            self.log.write_epoch(record)
-            self.progress.epoch_finished(record)
+
+    def _load_extra_state(self, state: dict) -> None:
+        from artify_stream.errors import ConfigError
+
+        if set(state.get("discriminators", {})) != set(self.critics):
+            raise ConfigError(f"{self.paths.checkpoint}: the run trained discriminators {sorted(state.get('discriminators', {}))}; "
+                              f"this config has {sorted(self.critics)}")
+        for name, critic in self.critics.items():
+            critic.module.load_state_dict(state["discriminators"][name])
+            critic.optimizer.load_state_dict(state["opt_d"][name])
+            self.sched_d[name].load_state_dict(state["sched_d"][name])
+
+    def _extra_metadata(self) -> dict:
+        return {"cartoons": str(self.cartoons_src), "content_backbone": self.content.info.to_dict(),
+                "content_weight": self.config.content_weight}
+
+    def _write_run_files(self) -> None:
+        self.paths.content_backbone.write_text(json.dumps(self.content.info.to_dict(), indent=2) + "\n")
+
+    # ---- the step -------------------------------------------------------------------------------
+    def _critic_step(self, cartoon: torch.Tensor, smooth: torch.Tensor, fake: torch.Tensor, gray: torch.Tensor) -> dict:
+        """One update of every discriminator: cartoons real; edge-smoothed cartoons and G(photo) fake."""
+        cfg = self.config
+        losses = {}
+        kinds = [cartoon, smooth, fake] if cfg.edge_promoting else [cartoon, fake]
+        for name, critic in self.critics.items():
+            with self._autocast():
+                # One forward over every kind: DDP expects one forward per backward.
+                views = [critic.view(images, gray) for images in kinds]
+                logits = critic.train_module(torch.cat(views)).chunk(len(kinds))
+                d_loss = L.discriminator_loss(logits[0], *logits[1:], kind=cfg.gan_loss)
+            critic.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(d_loss).backward()
+            self.scaler.step(critic.optimizer)
+            losses[f"d_{name}"] = d_loss.item()
+        return losses
+
+    def _generator_loss(self, photo: torch.Tensor, toon: torch.Tensor | None, cartoon: torch.Tensor, fake: torch.Tensor,
+                        gray: torch.Tensor, adversarial: bool, temporal: tuple | None) -> tuple[torch.Tensor, dict]:
+        cfg = self.config
+        terms: dict[str, torch.Tensor] = {}
+        if not adversarial and cfg.init_loss in ("pixel", "toon"):
+            target = photo if cfg.init_loss == "pixel" else toon
+            terms[cfg.init_loss] = (fake.float() - target.float()).abs().mean()
+            return terms[cfg.init_loss], {k: v.item() for k, v in terms.items()}
+        with torch.no_grad():
+            target = self.content(photo)
+        fake_features = self.content(fake)
+        terms["content"] = cfg.content_weight * L.content_loss(fake_features, target) if adversarial else \
+            L.content_loss(fake_features, target)
+        if adversarial:
+            for name, critic in self.critics.items():
+                with frozen(critic.module):
+                    logits = critic.module(critic.view(fake, gray))
+                terms[f"g_{name}"] = critic.weight * L.generator_adversarial_loss(logits, cfg.gan_loss)
+            if cfg.structure_weight:
+                flat = superpixel_flatten(fake, cfg.superpixel, cfg.superpixel_segments, cfg.superpixel_colour)
+                if cfg.structure_space == "pixels":  # flat regions with hard borders, pixel for pixel
+                    terms["structure"] = cfg.structure_weight * (fake.float() - flat).abs().mean()
+                else:
+                    with torch.no_grad():
+                        flat_features = self.content(flat.to(memory_format=torch.channels_last))
+                    terms["structure"] = cfg.structure_weight * L.content_loss(fake_features, flat_features)
+            if cfg.gray_style_weight:
+                gray_fake = fake.float().mul(gray.view(1, 3, 1, 1)).sum(1, keepdim=True).expand(-1, 3, -1, -1)
+                gray_toon = cartoon.float().mul(gray.view(1, 3, 1, 1)).sum(1, keepdim=True).expand(-1, 3, -1, -1)
+                with torch.no_grad():
+                    toon_features = self.content(gray_toon.contiguous())
+                terms["gray_style"] = cfg.gray_style_weight * L.gray_style_loss(self.content(gray_fake.contiguous()), toon_features)
+            if cfg.toon_weight:
+                terms["toon"] = cfg.toon_weight * (fake.float() - toon.float()).abs().mean()
+            if cfg.tv_weight:
+                terms["tv"] = cfg.tv_weight * L.total_variation(fake)
+            if cfg.colour_weight:
+                terms["colour"] = cfg.colour_weight * L.colour_loss(fake, photo)
+            if temporal is not None:
+                change, output_of_changed = temporal
+                terms["temporal"] = cfg.temporal_weight * L.temporal_loss(output_of_changed, change.warp(fake))
+        total = sum(terms.values())
+        return total, {k: v.item() for k, v in terms.items()}
+
+    def _step(self, batch: tuple, epoch: int) -> dict:
+        photo, (cartoon, smooth) = batch
+        photo, toon = photo if isinstance(photo, (tuple, list)) else (photo, None)
+        photo, cartoon, smooth = self._to_device(photo), self._to_device(cartoon), self._to_device(smooth)
+        toon = None if toon is None else self._to_device(toon)
+        adversarial = epoch >= self.config.init_epochs
+        losses: dict[str, float] = {}
+        gray = random_gray_weights().to(self.device)
+        temporal = None
+        with self._autocast():
+            if adversarial and self.config.temporal_weight:
+                # The photo and its changed copy in one forward (one forward per backward under DDP).
+                change = RandomFrameChange(photo, self.frame_change)
+                both = torch.cat([photo, change.changed_input(photo).to(photo.dtype)])
+                fake, output_of_changed = self.g_train(both.contiguous(memory_format=torch.channels_last)).chunk(2)
+                temporal = (change, output_of_changed)
+            else:
+                fake = self.g_train(photo)
+        if adversarial:
+            losses.update(self._critic_step(cartoon, smooth, fake.detach().to(cartoon.dtype), gray))
+        with self._autocast():
+            g_loss, terms = self._generator_loss(photo, toon, cartoon, fake, gray, adversarial, temporal)
+        self._update_generator(g_loss)
+        losses.update(terms)
+        losses["g"] = g_loss.item()
+        return losses
+
+
+class _Zipped:
+    """Two loaders stepped together, with a length (for the progress bar)."""
+
+    def __init__(self, photos: DataLoader, cartoons: DataLoader) -> None:
+        self.photos, self.cartoons = photos, cartoons
+
+    def __len__(self) -> int:
+        return min(len(self.photos), len(self.cartoons))
+
+    def __iter__(self):
+        return zip(self.photos, self.cartoons)

@@ -1,4 +1,10 @@
-"""Losses as small pure functions: content L1 and the edge-promoting adversarial loss."""
+"""Losses as small pure functions.
+
+The paper's: content L1 on backbone features and the edge-promoting adversarial loss (real
+cartoons real; edge-smoothed cartoons and G(photo) fake). Beyond it, each behind a config switch:
+LSGAN and hinge adversarial forms, total variation, AnimeGANv2's YUV colour loss and grayscale
+style (Gram) loss, and the compound-regularization temporal loss.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,69 @@ from torch.nn import functional as F
 
 
 def content_loss(features_out: torch.Tensor, features_photo: torch.Tensor) -> torch.Tensor:
-    """L1 between backbone features of G(photo) and of the photo."""
+    """L1 between backbone features of G(photo) and of the photo (or any target image)."""
     return F.l1_loss(features_out.float(), features_photo.float())
 
 
-def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+def _real_term(kind: str, logits: torch.Tensor) -> torch.Tensor:
     logits = logits.float()
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    if kind == "lsgan":
+        return (logits - 1).pow(2).mean()
+    return F.relu(1 - logits).mean()
 
 
-def discriminator_loss(
-    real_cartoon: torch.Tensor, smoothed_cartoon: torch.Tensor, generated: torch.Tensor
-) -> torch.Tensor:
-    """Edge-promoting: real cartoons are real; edge-smoothed cartoons and G(photo) are fake."""
-    return _bce(real_cartoon, 1.0) + _bce(smoothed_cartoon, 0.0) + _bce(generated, 0.0)
+def _fake_term(kind: str, logits: torch.Tensor) -> torch.Tensor:
+    logits = logits.float()
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
+    if kind == "lsgan":
+        return logits.pow(2).mean()
+    return F.relu(1 + logits).mean()
 
 
-def generator_adversarial_loss(generated: torch.Tensor) -> torch.Tensor:
+def discriminator_loss(real: torch.Tensor, *fakes: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """D's loss: `real` logits should say real, each of `fakes` fake (edge-promoting: smoothed cartoons and G(photo))."""
+    return _real_term(kind, real) + sum(_fake_term(kind, f) for f in fakes)
+
+
+def generator_adversarial_loss(generated: torch.Tensor, kind: str = "bce") -> torch.Tensor:
     """G wants D to call G(photo) a real cartoon."""
-    return _bce(generated, 1.0)
+    if kind == "hinge":
+        return -generated.float().mean()
+    return _real_term(kind, generated)
+
+
+def total_variation(rgb: torch.Tensor) -> torch.Tensor:
+    """Anisotropic L1 total variation: favours piecewise-flat images and keeps sharp steps."""
+    rgb = rgb.float()
+    return (rgb[..., 1:, :] - rgb[..., :-1, :]).abs().mean() + (rgb[..., :, 1:] - rgb[..., :, :-1]).abs().mean()
+
+
+def rgb_to_yuv(rgb: torch.Tensor) -> torch.Tensor:
+    """BT.601 YUV of RGB in [0, 1]."""
+    m = rgb.new_tensor([[0.299, 0.587, 0.114], [-0.14713, -0.28886, 0.436], [0.615, -0.51499, -0.10001]])
+    return torch.einsum("ij,njhw->nihw", m, rgb.float())
+
+
+def colour_loss(output: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """AnimeGANv2: L1 on Y, Huber on U and V: keep the photo's colours, let brightness restyle."""
+    a, b = rgb_to_yuv(output), rgb_to_yuv(photo)
+    return F.l1_loss(a[:, :1], b[:, :1]) + F.smooth_l1_loss(a[:, 1:], b[:, 1:])
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    n, c, h, w = features.shape
+    f = features.float().reshape(n, c, h * w)
+    return f @ f.transpose(1, 2) / (c * h * w)
+
+
+def gray_style_loss(features_out_gray: torch.Tensor, features_cartoon_gray: torch.Tensor) -> torch.Tensor:
+    """AnimeGANv2: L1 between Gram matrices of backbone features of grayscale output and cartoons."""
+    return F.l1_loss(gram(features_out_gray), gram(features_cartoon_gray))
+
+
+def temporal_loss(output_of_changed: torch.Tensor, changed_output: torch.Tensor) -> torch.Tensor:
+    """Compound regularization: G(T(x) + noise) should equal T(G(x))."""
+    return F.l1_loss(output_of_changed.float(), changed_output.float())

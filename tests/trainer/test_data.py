@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from artify_stream.errors import InputError
-from trainer.data import CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, edge_smooth, load_cartoon_source, load_photos
+from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, edge_smooth, load_cartoon_source, load_photos,
+                          split_photos)
 from tests.conftest import make_picture, write_pictures
 
 
@@ -25,8 +26,8 @@ def test_photos_are_found_recursively_and_broken_ones_skipped_by_name(tmp_path, 
     write_pictures(tmp_path / "a" / "b", 2, suffix=".jpg")
     (tmp_path / "a" / "b" / "corrupt.jpg").write_bytes(b"nope")
     with caplog.at_level(logging.WARNING):
-        photos = load_photos(tmp_path / "a")
-    assert len(photos) == 4
+        paths, photos = load_photos(tmp_path / "a")
+    assert len(photos) == 4 == len(paths) and not any(p.name == "corrupt.jpg" for p in paths)
     assert "corrupt.jpg" in caplog.text
 
 
@@ -87,3 +88,12 @@ def test_crops_are_deterministic_per_epoch_and_pair_aligned():
 def test_small_images_are_upscaled_to_the_crop():
     ds = PhotoCrops([make_picture(10, 12)], 32, seed=0)
     assert ds[0].shape == (3, 32, 32)
+
+
+def test_validation_split_is_seeded_disjoint_and_needs_enough_photos(tmp_path):
+    train, val = split_photos(50, 32, 8, seed=0, root=tmp_path)
+    assert len(val) == 32 and len(train) == 18 and not set(train) & set(val)
+    assert (train, val) == split_photos(50, 32, 8, seed=0, root=tmp_path)
+    assert val != split_photos(50, 32, 8, seed=1, root=tmp_path)[1]
+    with pytest.raises(InputError, match="fewer than 32 held back"):
+        split_photos(39, 32, 8, seed=0, root=tmp_path)

@@ -15,12 +15,18 @@ from trainer.config import PRESETS, TrainConfig, preset
 from trainer.loop import Training
 from tests.conftest import TINY, write_pictures
 
-FAST = TrainConfig(generator=TINY, epochs=2, init_epochs=1, batch_size=2, crop_size=24, precision="fp32", sample_count=2)
+FAST = TrainConfig(generator=TINY, epochs=2, init_epochs=1, batch_size=2, crop_size=24, precision="fp32", sample_count=2,
+                   validation_photos=2, eval_size=32)
+#: Every switch beyond the paper on, so each runs for real once.
+EVERYTHING = FAST.with_overrides(
+    upsample="resize", init_loss="pixel", gan_loss="lsgan", spectral_norm=True, ema_decay=0.5, surface_weight=0.1,
+    texture_weight=1.0, structure_weight=0.5, superpixel="felzenszwalb", tv_weight=0.1, colour_weight=0.5,
+    gray_style_weight=0.5, temporal_weight=0.5, content_layer=4, d_width=8)
 
 
 @pytest.fixture
 def data(tmp_path):
-    write_pictures(tmp_path / "photos", 4, size=(28, 32))
+    write_pictures(tmp_path / "photos", 6, size=(28, 32))
     write_pictures(tmp_path / "cartoons", 3, size=(30, 30), seed=50)
     return tmp_path / "photos", tmp_path / "cartoons"
 
@@ -29,17 +35,21 @@ def test_run_leaves_checkpoint_logs_samples_and_a_model_file(data, tmp_path):
     run = tmp_path / "run"
     records = Training(FAST, *data, run, command="artify train ...").run()
     assert [r["phase"] for r in records] == ["init", "adversarial"]
-    assert "loss/d" not in records[0] and "loss/d" in records[1]
+    assert "loss/d_rgb" not in records[0] and "loss/d_rgb" in records[1]
     assert all(r["images_per_s"] > 0 for r in records)
+    assert all({"eval/edge_f1", "eval/colour_ratio", "eval/targets_met"} <= set(r) for r in records)
     assert (run / "checkpoints" / "last.pt").exists()
     assert len(list((run / "samples").glob("*.png"))) == 2
     assert list((run / "tensorboard").glob("events.*"))
     assert json.loads((run / "config.json").read_text())["epochs"] == 2
     assert json.loads((run / "content_backbone.json").read_text())["layer"] == "_blocks.10"
+    split = json.loads((run / "split.json").read_text())
+    assert len(split["validation"]) == 2 and len(split["train"]) == 4 and not set(split["train"]) & set(split["validation"])
     model = load_model_file(run / "model.safetensors")
     assert model.config == TINY
-    assert model.metadata["epoch"] == 2
-    assert model.metadata["dataset_sizes"] == {"photos": 4, "cartoons": 3}
+    assert model.metadata["epoch"] == 2  # the only adversarial epoch is the best one
+    assert model.metadata["evaluation"]["targets_met"] >= 0 and "adversarial epochs" in model.metadata["selection_rule"]
+    assert model.metadata["dataset_sizes"] == {"photos": 4, "validation_photos": 2, "cartoons": 3}
     assert model.metadata["content_backbone"]["name"] == "efficientnet-lite0"
     assert model.metadata["training_command"] == "artify train ..."
     assert (run / "models" / "epoch_0001.safetensors").exists()
@@ -55,9 +65,10 @@ def test_resume_continues_exactly(data, tmp_path):
     Training(FAST, *data, split).run(resume=True)
     a = torch.load(straight / "checkpoints" / "last.pt", weights_only=False)
     b = torch.load(split / "checkpoints" / "last.pt", weights_only=False)
-    for key in ("generator", "discriminator"):
-        for name, tensor in a[key].items():
-            assert torch.equal(tensor, b[key][name]), f"{key}.{name}"
+    for name, tensor in a["generator"].items():
+        assert torch.equal(tensor, b["generator"][name]), name
+    for name, tensor in a["discriminators"]["rgb"].items():
+        assert torch.equal(tensor, b["discriminators"]["rgb"][name]), name
     logs = [json.loads(l) for l in (split / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in logs] == [1, 2]
 
@@ -69,9 +80,30 @@ def test_existing_run_needs_resume(data, tmp_path):
         Training(FAST, *data, run).run()
 
 
-def test_too_few_photos_for_a_batch(data, tmp_path):
-    with pytest.raises(Exception, match="fewer than one batch"):
+def test_too_few_photos_for_validation_and_a_batch(data, tmp_path):
+    with pytest.raises(Exception, match="held back for validation plus one batch of 8"):
         Training(FAST.with_overrides(batch_size=8), *data, tmp_path / "r").run()
+
+
+def test_every_switch_trains_and_resumes_exactly(data, tmp_path):
+    """All additions on at once: two real epochs, then the same run split by a resume is identical."""
+    from tests.media import write_pan_clip
+
+    clip = tmp_path / "pan.mp4"
+    write_pan_clip(clip, frames=4, size=(32, 32))
+    straight = Training(EVERYTHING.with_overrides(epochs=3), *data, tmp_path / "a", eval_clips=[clip]).run()
+    terms = {"loss/d_rgb", "loss/d_surface", "loss/d_texture", "loss/g_texture", "loss/structure", "loss/tv",
+             "loss/colour", "loss/gray_style", "loss/temporal"}
+    assert terms <= set(straight[-1]) and "loss/pixel" in straight[0]
+    assert "eval/flicker_ratio" in straight[-1]
+    assert all(v == v for r in straight for k, v in r.items() if k.startswith("loss/"))  # no NaN
+    Training(EVERYTHING.with_overrides(epochs=2), *data, tmp_path / "b", eval_clips=[clip]).run()
+    Training(EVERYTHING.with_overrides(epochs=3), *data, tmp_path / "b", eval_clips=[clip]).run(resume=True)
+    a = torch.load(tmp_path / "a" / "checkpoints" / "last.pt", weights_only=False)
+    b = torch.load(tmp_path / "b" / "checkpoints" / "last.pt", weights_only=False)
+    for name, tensor in a["ema"].items():
+        assert torch.equal(tensor, b["ema"][name]), name
+    assert load_model_file(tmp_path / "a" / "model.safetensors").metadata["weights"] == "ema"
 
 
 def test_presets_follow_table_one():
@@ -80,7 +112,7 @@ def test_presets_follow_table_one():
         10, 7, 0.001, 1e-5, 16)
     assert preset("paper-round1").generator.residual_blocks == 8
     assert preset("paper-round2").schedule == "exponential"
-    assert set(PRESETS) >= {"recommended", "small-cpu"}
+    assert set(PRESETS) >= {"recommended", "paper", "small-cpu"}
     with pytest.raises(ConfigError):
         preset("nope")
     with pytest.raises(ConfigError):
@@ -92,7 +124,8 @@ def test_cli_train_then_stylize_with_the_exported_model(data, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     args = [sys.executable, "-m", "cli", "train", "--photos", data[0], "--cartoons", data[1], "--out", run,
             "--epochs", "1", "--init-epochs", "1", "--batch-size", "2", "--crop-size", "24",
-            "--residual-blocks", "1", "--base-width", "8", "--precision", "fp32"]
+            "--residual-blocks", "1", "--base-width", "8", "--precision", "fp32", "--set", "validation_photos=2",
+            "--set", "eval_size=32"]
     r = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert "epoch 1" in r.stderr
@@ -108,9 +141,37 @@ def test_torchrun_two_gloo_processes(data, tmp_path):
     args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
             "-m", "cli", "train", "--photos", data[0], "--cartoons", data[1], "--out", run,
             "--epochs", "2", "--init-epochs", "1", "--batch-size", "1", "--crop-size", "24",
-            "--residual-blocks", "1", "--base-width", "8", "--precision", "fp32", "--device", "cpu"]
+            "--residual-blocks", "1", "--base-width", "8", "--precision", "fp32", "--device", "cpu",
+            "--set", "validation_photos=2", "--set", "eval_size=32"]
     r = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env, timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]
     logs = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in logs] == [1, 2]  # written once, by rank 0
     assert load_model_file(run / "model.safetensors").metadata["epoch"] == 2
+
+
+def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(data, tmp_path):
+    """SIGTERM (docker stop, systemd, CI time-outs) to a real `artify train`: exit 143, the last checkpoint intact."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
+    args = [sys.executable, "-m", "cli", "train", "--photos", data[0], "--cartoons", data[1], "--out", run,
+            "--epochs", "200", "--init-epochs", "1", "--batch-size", "2", "--crop-size", "24", "--residual-blocks", "1",
+            "--base-width", "8", "--precision", "fp32", "--set", "validation_photos=2", "--set", "eval_size=32"]
+    proc = subprocess.Popen(list(map(str, args)), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err
+    done = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["epoch"]
+    assert done >= 1 and not list(run.rglob("*.tmp*"))
+    saved = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    resumed = Training(saved.with_overrides(epochs=done + 1), *data, run).run(resume=True)
+    assert resumed[-1]["epoch"] == done + 1

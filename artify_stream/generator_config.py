@@ -1,0 +1,52 @@
+"""A generator's architecture as plain data (no torch): model-file headers and configs read it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from artify_stream.errors import ConfigError
+
+UPSAMPLING = ("transposed", "resize")
+#: Bounds a model file's header must respect (a damaged or hostile header must not allocate terabytes).
+MAX_WIDTH, MAX_BLOCKS, MAX_KERNEL = 1024, 64, 15
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Architecture of a generator; Table I of the paper varies the first three."""
+
+    residual_blocks: int = 10
+    first_kernel: int = 7
+    base_width: int = 64
+    upsample: str = "transposed"
+    separable: bool = False
+    last_kernel: int = 7
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.residual_blocks <= MAX_BLOCKS:
+            raise ConfigError(f"residual_blocks must be in [0, {MAX_BLOCKS}], got {self.residual_blocks}")
+        for name in ("first_kernel", "last_kernel"):
+            k = getattr(self, name)
+            if not (1 <= k <= MAX_KERNEL and k % 2 == 1):
+                raise ConfigError(f"{name} must be odd and in [1, {MAX_KERNEL}], got {k}")
+        if not 1 <= self.base_width <= MAX_WIDTH:
+            raise ConfigError(f"base_width must be in [1, {MAX_WIDTH}], got {self.base_width}")
+        if self.upsample not in UPSAMPLING:
+            raise ConfigError(f"upsample must be one of {UPSAMPLING}, got {self.upsample!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GeneratorConfig:
+        types = {f.name: f.type for f in fields(cls)}
+        unknown = set(data) - set(types)
+        if unknown:
+            raise ConfigError(f"unknown generator config keys: {sorted(unknown)}")
+        expected = {"int": int, "str": str, "bool": bool}
+        for key, value in data.items():
+            kind = expected[types[key]]
+            # bool is an int in Python: check it both ways so true/1 never stand in for each other.
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ConfigError(f"generator config {key}={value!r} is not a {kind.__name__}")
+        return cls(**data)

@@ -1,0 +1,110 @@
+"""The recipe ablation: the paper's losses, then each addition on top, same data and same budget.
+
+    python bench/ablation.py --photos ../shared/data/photos --cartoons ../shared/data/cartoons \
+        --out runs/ablation [--epochs 12 --init-epochs 8] [--only 0,1] [--clip CLIP]
+
+Every row trains the small CPU generator (4 blocks, width 32, 128 crops, batch 8) for the same
+number of epochs and reports the validation figures of the epoch the selection rule picks, and
+the wall time. Rows already finished in --out are read back, not retrained (so it resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from trainer.config import PRESETS  # noqa: E402
+from trainer.loop import Training  # noqa: E402
+from trainer.selection import best_epoch  # noqa: E402
+
+PAPER = PRESETS["paper"]
+REC = PRESETS["recommended"]
+# Each step adds to the one before; the last of the chain is `recommended` (at the ablation's budget).
+STEPS: list[tuple[str, dict]] = [
+    ("paper", {}),
+    ("+resize-conv", {"generator": replace(PAPER.generator, upsample="resize")}),
+    ("+lsgan,sn,ema", {"gan_loss": "lsgan", "spectral_norm": True, "ema_decay": REC.ema_decay, "d_width": REC.d_width}),
+    ("+white-box texture D (for the RGB D)", {"adversarial_weight": 0.0, "texture_weight": REC.texture_weight}),
+    ("+temporal", {"temporal_weight": REC.temporal_weight}),
+    ("+toon init+anchor", {"init_loss": "toon", "init_lr": REC.init_lr, "toon_weight": REC.toon_weight,
+                           "content_weight": REC.content_weight, "content_layer": REC.content_layer}),
+    ("+mean-shift structure (= recommended)", {"structure_weight": REC.structure_weight, "superpixel": REC.superpixel,
+                                              "structure_space": REC.structure_space}),
+]
+# Measured on top of `recommended`, left out of it (each row: recommended + this alone).
+EXTRAS: list[tuple[str, dict]] = [
+    ("rec +surface D", {"surface_weight": 0.2}),
+    ("rec, SLIC structure in features (White-box's)", {"superpixel": "slic", "structure_space": "features",
+                                                       "structure_weight": 1.0}),
+    ("rec +AnimeGANv2 colour, gray style", {"colour_weight": 0.3, "gray_style_weight": 0.3}),
+    ("rec +total variation", {"tv_weight": 0.5}),
+]
+FIGURES = ("edge_f1", "colour_ratio", "flatness_gain", "saturation_ratio", "checkerboard", "flicker_ratio", "targets_met")
+
+
+def configs(epochs: int, init_epochs: int) -> list[tuple[str, object]]:
+    out, config = [], PAPER.with_overrides(epochs=epochs, init_epochs=init_epochs)
+    for name, change in STEPS:
+        config = replace(config, **change)
+        out.append((name, config))
+    recommended = config
+    assert recommended == REC.with_overrides(epochs=epochs, init_epochs=init_epochs), "the chain must end at recommended"
+    out += [(name, replace(recommended, **change)) for name, change in EXTRAS]
+    return out
+
+
+def seed_caches(source: Path | None, run: Path) -> None:
+    """Rendered targets are cached by content: copying another run's saves minutes per row, changes nothing."""
+    import shutil
+
+    if source is not None and (source / "cache").is_dir() and not (run / "cache").exists():
+        shutil.copytree(source / "cache", run / "cache")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--photos", type=Path, required=True)
+    ap.add_argument("--cartoons", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--init-epochs", type=int, default=8)
+    ap.add_argument("--clip", type=Path, action="append", default=[])
+    ap.add_argument("--only", default=None, help="comma-separated row numbers (0 = paper), e.g. 7,8,9,10")
+    ap.add_argument("--seed-cache", type=Path, default=None,
+                    help="a run folder whose cache/ (toon targets, edge-smoothed cartoons) the runs may copy")
+    args = ap.parse_args()
+    rows = []
+    for index, (name, config) in enumerate(configs(args.epochs, args.init_epochs)):
+        if args.only and str(index) not in args.only.split(","):
+            continue
+        run = args.out / f"{index}"
+        done = run / "ablation.json"
+        seed_caches(args.seed_cache, run)
+        if done.exists():
+            rows.append(json.loads(done.read_text()))
+            continue
+        start = time.perf_counter()
+        records = Training(config, args.photos, args.cartoons, run, eval_clips=args.clip).run(
+            resume=(run / "checkpoints" / "last.pt").exists())
+        picked = best_epoch(records, config.first_ranked_epoch)
+        record = next(r for r in records if r["epoch"] == picked)
+        row = {"step": name, "epoch": picked, "minutes": round((time.perf_counter() - start) / 60, 1),
+               **{k: round(record.get(f"eval/{k}", float("nan")), 3) for k in FIGURES}}
+        done.write_text(json.dumps(row) + "\n")
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    header = ["step", "epoch", *FIGURES, "minutes"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(r.get(h, "")) for h in header) + " |" for r in rows]
+    (args.out / "ablation.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""`artify distill` for real, a few steps on tiny generated data: the student learns the teacher."""
+
+import json
+
+import torch
+from typer.testing import CliRunner
+
+from artify_stream.generator import GeneratorConfig
+from artify_stream.model_file import load_model_file
+from trainer.distill import Distillation
+from trainer.distill_config import DISTILL_PRESETS, DistillConfig
+from tests.conftest import write_pictures
+from tests.media import write_pan_clip
+
+STUDENT = GeneratorConfig(residual_blocks=1, first_kernel=3, base_width=8, upsample="resize", separable=True, last_kernel=3)
+FAST = DistillConfig(generator=STUDENT, epochs=2, batch_size=2, crop_size=24, precision="fp32", validation_photos=2,
+                     eval_size=32, sample_count=2, ema_decay=0.5)
+
+
+def test_distillation_leaves_a_run_folder_like_train_and_resumes_exactly(tiny_model, tmp_path):
+    photos = tmp_path / "photos"
+    write_pictures(photos, 6, size=(28, 32))
+    clip = tmp_path / "clips" / "pan.mp4"
+    clip.parent.mkdir()
+    write_pan_clip(clip, frames=10, size=(32, 32))
+    run = tmp_path / "run"
+    records = Distillation(FAST, tiny_model, photos, run, clips=clip.parent, eval_clips=[clip]).run()
+    assert [r["phase"] for r in records] == ["distill", "distill"]
+    assert {"loss/pixel", "loss/feature", "loss/temporal", "eval/edge_f1", "eval/flicker_ratio", "eval/teacher_gap"} <= set(records[-1])
+    assert records[-1]["loss/pixel"] < records[0]["loss/pixel"] * 1.5  # learning, not diverging
+    model = load_model_file(run / "model.safetensors")
+    assert model.config == STUDENT and model.metadata["teacher"]["sha256"] == load_model_file(tiny_model).sha256
+    assert "edge_f1" in model.metadata["teacher"]["evaluation"] and "closest to its teacher" in model.metadata["selection_rule"]
+    assert model.metadata["dataset_sizes"]["clip_frames"] == 2  # every 5th of 10 frames
+    assert (run / "checkpoints" / "last.pt").exists() and list((run / "tensorboard").glob("events.*"))
+    assert len(json.loads((run / "split.json").read_text())["validation"]) == 2
+    split = tmp_path / "split"
+    Distillation(FAST.with_overrides(epochs=1), tiny_model, photos, split, clips=clip.parent).run()
+    Distillation(FAST, tiny_model, photos, split, clips=clip.parent).run(resume=True)
+    a = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
+    b = torch.load(split / "checkpoints" / "last.pt", weights_only=False)
+    assert all(torch.equal(t, b["generator"][k]) for k, t in a["generator"].items())
+
+
+def test_distill_cli_presets_and_dry_run(tiny_model, tmp_path):
+    from cli import app
+
+    r = CliRunner().invoke(app, ["distill", str(tiny_model), "--photos", str(tmp_path), "--out", str(tmp_path / "r"),
+                                 "--preset", "lite", "--base-width", "24", "--set", "feature_weight=0.5", "--dry-run"])
+    assert r.exit_code == 0, r.output
+    config = json.loads(r.stdout)
+    assert config["generator"]["separable"] and config["generator"]["base_width"] == 24
+    assert config["feature_weight"] == 0.5 and set(DISTILL_PRESETS) >= {"lite"}
+    r = CliRunner().invoke(app, ["distill", "no-such-model", "--photos", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert r.exit_code == 1 and "unknown model" in r.output

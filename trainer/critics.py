@@ -1,0 +1,61 @@
+"""The discriminators a run trains: which image representation each judges, with its optimizer.
+
+rgb      the paper's D, on the images themselves
+surface  White-box's surface D, on guided-filtered images (judges flat shading)
+texture  White-box's texture D, on random-weight grayscale images (judges strokes and outlines)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from trainer.discriminator import Discriminator
+from trainer.representations import surface, texture
+
+View = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (images, gray weights) -> what D sees
+VIEWS: dict[str, tuple[int, View]] = {
+    "rgb": (3, lambda images, gray: images),
+    "surface": (3, lambda images, gray: surface(images)),
+    "texture": (1, lambda images, gray: texture(images, gray)),
+}
+
+
+@dataclass
+class Critic:
+    name: str
+    weight: float
+    module: Discriminator  # the plain module (G's adversarial pass uses it, frozen)
+    train_module: nn.Module  # the same, wrapped in DDP when several processes train
+    optimizer: torch.optim.Optimizer
+
+    def view(self, images: torch.Tensor, gray_weights: torch.Tensor) -> torch.Tensor:
+        return VIEWS[self.name][1](images, gray_weights)
+
+
+def build_critics(weights: dict[str, float], width: int, spectral_norm: bool, lr: float,
+                  betas: tuple[float, float], device: torch.device,
+                  wrap: Callable[[nn.Module], nn.Module] = lambda m: m) -> dict[str, Critic]:
+    critics = {}
+    for name, weight in weights.items():
+        channels = VIEWS[name][0]
+        module = Discriminator(channels, width, spectral_norm).to(device)
+        optimizer = torch.optim.Adam(module.parameters(), lr=lr, betas=betas)
+        critics[name] = Critic(name, weight, module, wrap(module), optimizer)
+    return critics
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module):
+    """No weight gradients for `module` inside (G's step backpropagates through D, not into it)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)

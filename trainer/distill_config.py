@@ -1,0 +1,95 @@
+"""Distillation configuration: one typed dataclass (no torch), the student presets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from artify_stream.errors import ConfigError
+from artify_stream.generator_config import GeneratorConfig
+from trainer.config import BACKBONES, EFFNET_BLOCKS, TRAIN_PRECISIONS
+
+#: The bundled lite model's architecture: 3x3 stem, separable convs, resize-conv up-sampling.
+LITE = GeneratorConfig(residual_blocks=3, first_kernel=3, base_width=16, upsample="resize", separable=True, last_kernel=3)
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Everything that decides a distillation run. Defaults are the `lite` preset."""
+
+    generator: GeneratorConfig = field(default_factory=lambda: LITE)  # the student
+    epochs: int = 25
+    batch_size: int = 8
+    crop_size: int = 128
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    pixel_weight: float = 1.0
+    feature_weight: float = 0.1  # L1 between backbone features of student and teacher outputs
+    temporal_weight: float = 4.0  # 1.0 left the student flickering more than its teacher
+    content_layer: int = 4
+    backbone: str = "efficientnet-lite0"
+    clip_frame_step: int = 5  # every n-th frame of --clips becomes a training photo
+    ema_decay: float = 0.99
+    precision: str = "auto"
+    seed: int = 0
+    workers: int = 0
+    validation_photos: int = 32
+    eval_size: int = 256
+    sample_count: int = 4
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.crop_size >= 8 and self.crop_size % 4 == 0, f"crop_size must be a multiple of 4 >= 8, got {self.crop_size}"),
+            (self.lr > 0, "lr must be positive"),
+            (min(self.pixel_weight, self.feature_weight, self.temporal_weight) >= 0, "loss weights must be >= 0"),
+            (self.pixel_weight + self.feature_weight > 0, "pixel_weight or feature_weight must be > 0"),
+            (0 <= self.content_layer < EFFNET_BLOCKS, f"content_layer must be in [0, {EFFNET_BLOCKS - 1}]"),
+            (self.backbone in BACKBONES, f"backbone must be one of {BACKBONES}"),
+            (self.clip_frame_step >= 1, "clip_frame_step must be >= 1"),
+            (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
+            (self.precision in TRAIN_PRECISIONS, f"precision must be one of {TRAIN_PRECISIONS}"),
+            (self.validation_photos >= 1 and self.eval_size >= 16, "validation_photos >= 1 and eval_size >= 16"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DistillConfig:
+        data = dict(data)
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown distillation options: {sorted(unknown)}")
+        if "generator" in data:
+            data["generator"] = GeneratorConfig.from_dict(data["generator"])
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def with_overrides(self, **overrides) -> DistillConfig:
+        gen_keys = {f.name for f in fields(GeneratorConfig)}
+        gen = {k: v for k, v in overrides.items() if k in gen_keys and v is not None}
+        rest = {k: v for k, v in overrides.items() if k not in gen_keys and v is not None}
+        try:
+            return replace(self, generator=replace(self.generator, **gen), **rest)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from exc
+
+
+DISTILL_PRESETS: dict[str, DistillConfig] = {
+    "lite": DistillConfig(),
+    "lite-wide": DistillConfig(generator=replace(LITE, base_width=24, residual_blocks=4)),
+}
+
+

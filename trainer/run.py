@@ -1,0 +1,388 @@
+"""What every training run shares (`artify train` and `artify distill`): the run folder, the
+photo split, checkpoints and resume, the per-epoch evaluation, logs and the best-epoch pick.
+
+A subclass says how to build its networks (`_setup_models`), what a batch is (`_batches`),
+what one step does (`_step`) and what else its checkpoint holds (`_extra_state`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from artify_stream.atomic import atomic_path
+from artify_stream.errors import ConfigError, EngineError, OutputError
+from artify_stream.evaluation import EvaluationSet, evaluate
+from artify_stream.evaluation.inputs import evaluation_image
+from artify_stream.generator import Generator
+from artify_stream.model_file import save_model_file
+from engines.auto import cpu_has_bf16
+from engines.fused import FusedStylizer
+from engines.torch_engine import check_device
+from trainer.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
+from trainer.data import load_photos, split_photos
+from trainer.monitor import SilentProgress, TrainingLog, sample_grid, save_grid
+from trainer.selection import SELECTION_RULE, best_epoch
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run keeps what it writes."""
+
+    root: Path
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoints" / "last.pt"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model.safetensors"
+
+    def epoch_model(self, epoch: int) -> Path:
+        return self.root / "models" / f"epoch_{epoch:04d}.safetensors"
+
+    def samples(self, epoch: int) -> Path:
+        return self.root / "samples" / f"epoch_{epoch:04d}.png"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def content_backbone(self) -> Path:
+        return self.root / "content_backbone.json"
+
+    @property
+    def edge_cache(self) -> Path:
+        return self.root / "cache" / "edge_smoothed"
+
+    @property
+    def toon_cache(self) -> Path:
+        return self.root / "cache" / "toon"
+
+    @property
+    def split(self) -> Path:
+        return self.root / "split.json"
+
+
+@dataclass(frozen=True)
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls) -> Distributed:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        return cls(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def resolve_device(requested: str | None, dist: Distributed) -> torch.device:
+    """auto: the GPU if there is one; a device asked for and missing is an error (the engines' rule)."""
+    if requested in (None, "auto"):
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = check_device(requested)
+    except EngineError as exc:
+        raise ConfigError(str(exc)) from None
+    if device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank if dist.world_size > 1 else (device.index or 0))
+        torch.cuda.set_device(device)
+    return device
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """auto: bf16 autocast where the device has it natively (CUDA Ampere+, AVX-512 BF16 CPUs), else fp32."""
+    if precision == "fp32":
+        return torch.float32
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise ConfigError("fp16 training needs a CUDA GPU; use bf16 or fp32 on the CPU")
+        return torch.float16
+    has_bf16 = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_bf16()
+    if precision == "bf16" and not has_bf16:
+        raise ConfigError(f"bf16 was asked for but {device} does not support it")
+    return torch.bfloat16 if has_bf16 else torch.float32
+
+
+class EpochRun:
+    """One run in a run folder; `run()` trains (or resumes) to `config.epochs`.
+
+    The config must have the common fields: epochs, batch_size, crop_size, lr, betas, seed,
+    precision, workers, validation_photos, eval_size, sample_count, ema_decay, generator.
+    """
+
+    def __init__(self, config, photos: Path, run_dir: Path, device: str | None = None, command: str = "",
+                 progress=None, eval_clips: list[Path] = ()) -> None:
+        self.config = config
+        self.paths = RunPaths(Path(run_dir))
+        self.dist = Distributed.from_env()
+        self.device = resolve_device(device, self.dist)
+        self.amp_dtype = resolve_precision(config.precision, self.device)
+        self.command = command
+        self.progress = progress if (progress is not None and self.dist.is_main) else SilentProgress()
+        self.photos_dir = Path(photos)
+        self.eval_clips = [Path(p) for p in eval_clips]
+
+    # ---- what a subclass provides ----------------------------------------------------------
+    first_ranked_epoch = 0  # epochs up to this one are never shipped (CartoonGAN's init phase)
+    selection_rule = SELECTION_RULE
+
+    def _setup_models(self, train_photos: list[np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _batches(self, epoch: int) -> Iterable[tuple]:
+        raise NotImplementedError
+
+    def _step(self, batch: tuple, epoch: int) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _phase(self, epoch: int) -> str:
+        return "train"
+
+    def _after_epoch(self) -> None:
+        """Per-epoch schedules."""
+
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _load_extra_state(self, state: dict) -> None:
+        pass
+
+    def _extra_metadata(self) -> dict:
+        return {}
+
+    def _write_run_files(self) -> None:
+        pass
+
+    def _judge(self, figures: dict) -> dict:
+        """More figures for the log and the pick (a student's distance to its teacher)."""
+        return {}
+
+    # ---- set-up -------------------------------------------------------------------------
+    def _setup(self) -> None:
+        cfg = self.config
+        if self.dist.world_size > 1 and not torch.distributed.is_initialized():
+            backend = "nccl" if self.device.type == "cuda" else "gloo"
+            torch.distributed.init_process_group(backend=backend)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        photo_paths, photos = load_photos(self.photos_dir)
+        train_idx, val_idx = split_photos(len(photos), cfg.validation_photos, cfg.batch_size * self.dist.world_size,
+                                          cfg.seed, self.photos_dir)
+        self.split = {"train": [str(photo_paths[i]) for i in train_idx], "validation": [str(photo_paths[i]) for i in val_idx]}
+        self.dataset_sizes = {"photos": len(train_idx), "validation_photos": len(val_idx)}
+        if self.dist.is_main:
+            val_images = [evaluation_image(photos[i], cfg.eval_size) for i in val_idx]
+            self.eval_set = EvaluationSet.load(val_images, self.eval_clips, clip_frames=32, clip_long_side=cfg.eval_size)
+        self.wrap = lambda m: m  # noqa: E731
+        if self.dist.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.wrap = lambda m: DDP(m, device_ids=ids, broadcast_buffers=False)  # noqa: E731
+        self.generator = Generator(cfg.generator).to(self.device)
+        if self.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+        self._setup_models([photos[i] for i in train_idx])
+        self.ema = None
+        if cfg.ema_decay > 0:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.g_train = self.wrap(self.generator)
+        self.log = TrainingLog(self.paths.root) if self.dist.is_main else None
+
+    @property
+    def channels_last(self) -> bool:
+        return self.device.type == "cuda" or self.amp_dtype == torch.bfloat16
+
+    def _autocast(self):
+        if self.amp_dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _to_device(self, batch: torch.Tensor) -> torch.Tensor:
+        batch = batch.to(self.device, non_blocking=True)
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
+    def _update_generator(self, loss: torch.Tensor) -> None:
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
+
+    # ---- checkpoints ----------------------------------------------------------------------
+    def _state(self, epoch: int) -> dict:
+        return {
+            "epoch": epoch,
+            "config": self.config.to_dict(),
+            "generator": self.generator.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rng_state(),
+            "dataset_sizes": self.dataset_sizes,
+            **self._extra_state(),
+        }
+
+    def _resume(self) -> int:
+        state = load_checkpoint(self.paths.checkpoint)
+        saved = type(self.config).from_dict(state["config"])
+        if saved.generator != self.config.generator or saved.seed != self.config.seed:
+            raise ConfigError(
+                f"{self.paths.checkpoint}: the run was made with {saved.generator} seed {saved.seed}; "
+                "resume with the same architecture and seed"
+            )
+        self.generator.load_state_dict(state["generator"])
+        if self.ema is not None:
+            if state.get("ema") is None:
+                raise ConfigError(f"{self.paths.checkpoint}: the run kept no EMA of G; resume with ema_decay 0")
+            self.ema.load_state_dict(state["ema"])
+        self._load_extra_state(state)
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.scaler.load_state_dict(state["scaler"])
+        restore_rng_state(state["rng"])
+        if self.log is not None:
+            self.log.truncate_after(state["epoch"])
+        return int(state["epoch"])
+
+    def model_metadata(self, epoch: int, evaluation: dict | None = None) -> dict:
+        return {
+            "epoch": epoch,
+            "dataset_sizes": self.dataset_sizes,
+            "photos": str(self.photos_dir),
+            "crop_size": self.config.crop_size,
+            "weights": "ema" if self.ema is not None else "generator",
+            "evaluation": evaluation or {},
+            "selection_rule": self.selection_rule,
+            "training_command": self.command,
+            "train_config": self.config.to_dict(),
+            **self._extra_metadata(),
+        }
+
+    # ---- evaluation ---------------------------------------------------------------------------
+    def _shipped_generator(self) -> Generator:
+        """What a model file of this epoch holds: the EMA of G when it is kept, else G."""
+        return self.ema.module if self.ema is not None else self.generator
+
+    def _evaluate(self) -> tuple[dict, np.ndarray]:
+        generator = self._shipped_generator()
+        generator.eval()
+        stylizer = FusedStylizer(generator)
+        with torch.no_grad(), self._autocast():
+            report, outputs = evaluate(lambda frames: stylizer(frames.to(self.device)), self.eval_set, keep_outputs=True)
+        generator.train()
+        n = min(self.config.sample_count, len(self.eval_set.photos))
+        photos = torch.stack([torch.from_numpy(p).permute(2, 0, 1) for p in self.eval_set.photos[:n]]).float() / 255
+        styled = torch.stack([torch.from_numpy(o).permute(2, 0, 1) for o in outputs["photos"][:n]]).float() / 255
+        return report.summary(), sample_grid(photos, styled)
+
+    def _best_epoch(self, records: list[dict]) -> int | None:
+        return best_epoch(records, self.first_ranked_epoch)
+
+    def _write_models(self, number: int, figures: dict) -> None:
+        save_model_file(self.paths.epoch_model(number), self._shipped_generator(), self.model_metadata(number, figures))
+        best = self._best_epoch(self.log.read())
+        if best is None or best == number:
+            with atomic_path(self.paths.model) as tmp:
+                shutil.copyfile(self.paths.epoch_model(number), tmp)
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def _check_run_folder(self) -> None:
+        """Before any work: the run folder must be a folder we can write."""
+        root = self.paths.root
+        if root.exists() and not root.is_dir():
+            raise OutputError(f"{root}: is a file; --out names the run folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{root}: cannot create the run folder ({exc.strerror or exc})") from exc
+        if not os.access(root, os.W_OK):
+            raise OutputError(f"{root}: the run folder is not writable")
+
+    def run(self, resume: bool = False) -> list[dict]:
+        """Train to `config.epochs`; returns the per-epoch records of this run folder."""
+        if self.dist.is_main:
+            self._check_run_folder()
+        self._setup()
+        start = 0
+        if resume:
+            start = self._resume()
+        elif self.paths.checkpoint.exists():
+            raise ConfigError(f"{self.paths.root}: holds a run already; pass --resume to continue it or pick a new --out")
+        if self.dist.is_main:
+            self.config.save(self.paths.config)
+            self.paths.split.write_text(json.dumps(self.split, indent=1) + "\n")
+            self._write_run_files()
+        self.generator.train()
+        try:
+            with self.progress:
+                for epoch in range(start, self.config.epochs):
+                    self._run_epoch(epoch)
+        finally:
+            if self.log is not None:
+                self.log.close()
+            if self.dist.world_size > 1 and torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()
+        return self.log.read() if self.log is not None else []
+
+    def _run_epoch(self, epoch: int) -> None:
+        cfg = self.config
+        batches = self._batches(epoch)
+        number = epoch + 1
+        phase = self._phase(epoch)
+        self.progress.epoch_started(number, cfg.epochs, len(batches), phase)
+        totals: dict[str, float] = {}
+        steps = 0
+        t0 = time.perf_counter()
+        for batch in batches:
+            losses = self._step(batch, epoch)
+            steps += 1
+            for k, v in losses.items():
+                totals[k] = totals.get(k, 0.0) + v
+            rate = steps * cfg.batch_size * self.dist.world_size / (time.perf_counter() - t0)
+            self.progress.step(losses, rate)
+        self._after_epoch()
+        seconds = time.perf_counter() - t0
+        record = {
+            "epoch": number,
+            "phase": phase,
+            **{f"loss/{k}": v / max(steps, 1) for k, v in totals.items()},
+            "lr/g": self.opt_g.param_groups[0]["lr"],
+            "images_per_s": steps * cfg.batch_size * self.dist.world_size / seconds,
+            "seconds": seconds,
+        }
+        if self.dist.is_main:
+            t_eval = time.perf_counter()
+            figures, grid = self._evaluate()
+            figures.update(self._judge(figures))
+            record.update({f"eval/{k}": v for k, v in figures.items()})
+            record["eval_seconds"] = time.perf_counter() - t_eval
+            save_grid(self.paths.samples(number), grid)
+            self.log.write_grid(grid, number)
+            self.log.write_epoch(record)
+            self._write_models(number, figures)
+            save_checkpoint(self.paths.checkpoint, self._state(number))
+            self.progress.epoch_finished(record)
