@@ -8,6 +8,9 @@ last checkpoint, close the sinks) runs for it too; the exit code then says which
 from __future__ import annotations
 
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _received: int | None = None
 
@@ -26,6 +29,25 @@ def install() -> None:
     """Call from the main thread of the program (the CLI does, first thing)."""
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """A short write that must not be cut in the middle (a checkpoint: torch.save turns an
+    interrupt inside its zip writer into a RuntimeError): a Ctrl-C or SIGTERM arriving meanwhile
+    takes effect, as usual, right after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 def finished(code: int) -> None:

@@ -41,9 +41,9 @@ def run(*args, signal_after: float | None = None, sig=signal.SIGINT, wait_for: P
         time.sleep(signal_after)
         proc.send_signal(sig)
     out, err = proc.communicate(timeout=timeout)
-    lines = [l.strip() for l in (err + out).splitlines() if l.strip() and not l.startswith(("engine:", "[", "{"))]
-    lines = [l for l in lines if l[0] not in "┏┃┡│└━─╭╰"]  # the folder summary's table frame
-    errors = [l for l in lines if "error" in l or "too many" in l]
+    lines = [ln.strip() for ln in (err + out).splitlines() if ln.strip() and not ln.startswith(("engine:", "[", "{"))]
+    lines = [ln for ln in lines if ln[0] not in "┏┃┡│└━─╭╰"]  # the folder summary's table frame
+    errors = [ln for ln in lines if "error" in ln or "too many" in ln]
     if "Traceback" in err:
         lines.append("TRACEBACK")
     return proc.returncode, ((errors or lines)[-1] if lines else "")[:200]

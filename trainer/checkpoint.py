@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from artify_stream import signals
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError
 
@@ -30,8 +31,9 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """torch.save to a temp file in the same folder, fsync, then rename over the old one."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+    """torch.save to a temp file in the same folder, fsync, then rename over the old one; a stop
+    signal waits for the rename (a second or so), so the run always resumes from a whole file."""
+    with signals.deferred(), atomic_path(path) as tmp, open(tmp, "wb") as fh:
         torch.save(payload, fh)
         fh.flush()
         os.fsync(fh.fileno())

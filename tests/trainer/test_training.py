@@ -13,6 +13,7 @@ from artify_stream.errors import ConfigError
 from artify_stream.model_file import load_model_file
 from trainer.config import PRESETS, TrainConfig, preset
 from trainer.loop import Training
+from trainer.selection import best_epoch
 from tests.conftest import TINY, write_pictures
 
 FAST = TrainConfig(generator=TINY, epochs=2, init_epochs=1, batch_size=2, crop_size=24, precision="fp32", sample_count=2,
@@ -48,7 +49,7 @@ def test_run_leaves_checkpoint_logs_samples_and_a_model_file(data, tmp_path):
     model = load_model_file(run / "model.safetensors")
     assert model.config == TINY
     assert model.metadata["epoch"] == 2  # the only adversarial epoch is the best one
-    assert model.metadata["evaluation"]["targets_met"] >= 0 and "adversarial epochs" in model.metadata["selection_rule"]
+    assert model.metadata["evaluation"]["targets_met"] >= 0 and "trained towards a cartoon" in model.metadata["selection_rule"]
     assert model.metadata["dataset_sizes"] == {"photos": 4, "validation_photos": 2, "cartoons": 3}
     assert model.metadata["content_backbone"]["name"] == "efficientnet-lite0"
     assert model.metadata["training_command"] == "artify train ..."
@@ -69,7 +70,7 @@ def test_resume_continues_exactly(data, tmp_path):
         assert torch.equal(tensor, b["generator"][name]), name
     for name, tensor in a["discriminators"]["rgb"].items():
         assert torch.equal(tensor, b["discriminators"]["rgb"][name]), name
-    logs = [json.loads(l) for l in (split / "log.jsonl").read_text().splitlines()]
+    logs = [json.loads(ln) for ln in (split / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in logs] == [1, 2]
 
 
@@ -145,9 +146,10 @@ def test_torchrun_two_gloo_processes(data, tmp_path):
             "--set", "validation_photos=2", "--set", "eval_size=32"]
     r = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env, timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]
-    logs = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    logs = [json.loads(ln) for ln in (run / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in logs] == [1, 2]  # written once, by rank 0
-    assert load_model_file(run / "model.safetensors").metadata["epoch"] == 2
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    assert load_model_file(run / "model.safetensors").metadata["epoch"] == best_epoch(logs, config.first_ranked_epoch)
 
 
 def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(data, tmp_path):
