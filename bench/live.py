@@ -3,8 +3,9 @@
     python bench/live.py [--seconds 60] [--model artify-toon] [--engine auto] [--size 640] [--source 720p]
 
 Reports end-to-end latency p50/p95 (capture -> written to the sink), fps in and out, drops, and
-every 10 s the process's resident memory and the window's latency p95: memory after the first
-minute vs at the end, and latency early vs late (creep), for long soaks. The sink records to a
+every 10 s the process's resident memory and the window's latency p95: memory at the end vs after
+the warm-up, vs the first sample (10 s in) and vs after the first minute, and latency early vs late
+(creep), for long soaks. The sink records to a
 temporary MP4 (x264 zerolatency), so encoding is part of the path.
 """
 
@@ -100,6 +101,11 @@ def main() -> None:
     print(json.dumps({
         "engine": engine.spec.label(), "why": engine.reason, "source": f"{size[1]}x{size[0]} @ 30 fps, real time",
         "stylized_long_side": args.size, **stats, "rss_mib_start": round(start_mib, 1), "rss_mib_end": round(end_mib, 1),
+        # The first sample is the settled baseline: the run's own source, sink and encoder threads
+        # allocate in its first seconds (after the warm-up's were freed), a leak grows after it.
+        "rss_mib_first_sample": sampler.rows[0]["rss_mib"] if sampler.rows else None,
+        "rss_end_vs_first_sample": round(end_mib / sampler.rows[0]["rss_mib"], 4) if sampler.rows else None,
+        "rss_end_vs_start": round(end_mib / start_mib, 4),
         "rss_mib_after_first_minute": after_first_minute,
         "rss_end_vs_first_minute": round(end_mib / after_first_minute, 4) if after_first_minute else None,
         "latency_p95_first_third_ms": round(float(np.median(p95s[:third])), 1) if p95s else None,

@@ -11,7 +11,6 @@ from typing import Callable
 
 import cv2
 import numpy as np
-import torch
 
 
 def opencv_stylization(rgb: np.ndarray) -> np.ndarray:
@@ -31,14 +30,21 @@ def bilateral_cartoon(rgb: np.ndarray, passes: int = 5) -> np.ndarray:
 
 
 class FrameFilter:
-    """A per-image filter behind the engine interface: uint8 (N, H, W, 3) in and out."""
+    """A per-image filter behind the engine interface: uint8 (N, H, W, 3) in and out, NumPy or torch
+    as given (NumPy needs no torch: the baselines' own memory figures stay their own)."""
 
     def __init__(self, name: str, filter_one: Callable[[np.ndarray], np.ndarray]) -> None:
         self.name = name
         self.filter_one = filter_one
 
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(np.stack([self.filter_one(np.ascontiguousarray(f)) for f in frames.cpu().numpy()]))
+    def __call__(self, frames):
+        given = frames if isinstance(frames, np.ndarray) else frames.cpu().numpy()
+        out = np.stack([self.filter_one(np.ascontiguousarray(f)) for f in given])
+        if isinstance(frames, np.ndarray):
+            return out
+        import torch
+
+        return torch.from_numpy(out)
 
 
 BASELINES: dict[str, FrameFilter] = {
