@@ -8,24 +8,28 @@ from artify_stream import signals
 
 
 def test_a_stop_during_a_deferred_write_takes_effect_right_after_it():
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever earlier tests left
     steps = []
-    with pytest.raises(KeyboardInterrupt):
-        with signals.deferred():
-            signal.raise_signal(signal.SIGINT)
-            steps.append("write finished")
-        steps.append("never reached")
-    assert steps == ["write finished"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is back
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with signals.deferred():
+                signal.raise_signal(signal.SIGINT)
+                steps.append("write finished")
+            steps.append("never reached")
+        assert steps == ["write finished"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is back
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_sigterm_is_a_keyboard_interrupt_with_its_own_exit_code(monkeypatch):
     monkeypatch.setattr(signals, "_received", None)  # restored after: other tests read it
-    previous = signal.getsignal(signal.SIGTERM)
+    previous, previous_int = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     signals.install()
     try:
         with pytest.raises(signals.Terminated) as stop:
             signal.raise_signal(signal.SIGTERM)
         assert isinstance(stop.value, KeyboardInterrupt) and signals.stop_exit_code(stop.value) == 143
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous)
