@@ -26,8 +26,45 @@ EFFNET_BLOCKS = 16  # EfficientNet-Lite0 has blocks 0-15
 EFFNET_TAP_BLOCK = 10  # 112 channels at 1/16 resolution: mid-level structure, not texture
 
 
+class RunConfigFile:
+    """What a run folder's `config.json` needs, shared by TrainConfig and DistillConfig (frozen
+    dataclasses holding a `generator` and Adam `betas`): to and from JSON, and overrides where
+    the generator's own fields go to the generator."""
+
+    KIND = "training"
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        data = dict(data)
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown {cls.KIND} options: {sorted(unknown)}")
+        if "generator" in data:
+            data["generator"] = GeneratorConfig.from_dict(data["generator"])
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def with_overrides(self, **overrides):
+        gen_keys = {f.name for f in fields(GeneratorConfig)}
+        gen = {k: v for k, v in overrides.items() if k in gen_keys and v is not None}
+        rest = {k: v for k, v in overrides.items() if k not in gen_keys and v is not None}
+        try:
+            return replace(self, generator=replace(self.generator, **gen), **rest)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from exc
+
+
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(RunConfigFile):
     """Everything that decides a training run. Defaults are the paper's losses (the `paper` preset)."""
 
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -124,36 +161,6 @@ class TrainConfig:
         """The adversarial terms that are on: name -> weight."""
         named = {"rgb": self.adversarial_weight, "surface": self.surface_weight, "texture": self.texture_weight}
         return {name: w for name, w in named.items() if w > 0}
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["betas"] = list(self.betas)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        data = dict(data)
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"unknown training options: {sorted(unknown)}")
-        if "generator" in data:
-            data["generator"] = GeneratorConfig.from_dict(data["generator"])
-        if "betas" in data:
-            data["betas"] = tuple(data["betas"])
-        return cls(**data)
-
-    def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
-    def with_overrides(self, **overrides) -> TrainConfig:
-        gen_keys = {f.name for f in fields(GeneratorConfig)}
-        gen = {k: v for k, v in overrides.items() if k in gen_keys and v is not None}
-        rest = {k: v for k, v in overrides.items() if k not in gen_keys and v is not None}
-        try:
-            return replace(self, generator=replace(self.generator, **gen), **rest)
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from exc
 
 
 def _paper_round(blocks: int, kernel: int, lr: float, w: float, schedule: str = "constant") -> TrainConfig:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 from artify_stream.errors import ConfigError
 from artify_stream.generator_config import GeneratorConfig
-from trainer.config import BACKBONES, EFFNET_BLOCKS, TRAIN_PRECISIONS
+from trainer.config import BACKBONES, EFFNET_BLOCKS, TRAIN_PRECISIONS, RunConfigFile
 
 #: The bundled lite model's architecture: 3x3 stem, separable convs, resize-conv up-sampling.
 LITE = GeneratorConfig(residual_blocks=3, first_kernel=3, base_width=16, upsample="resize", separable=True, last_kernel=3)
 
 
 @dataclass(frozen=True)
-class DistillConfig:
+class DistillConfig(RunConfigFile):
     """Everything that decides a distillation run. Defaults are the `lite` preset."""
+
+    KIND = "distillation"
 
     generator: GeneratorConfig = field(default_factory=lambda: LITE)  # the student
     epochs: int = 25
@@ -56,35 +56,6 @@ class DistillConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["betas"] = list(self.betas)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> DistillConfig:
-        data = dict(data)
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ConfigError(f"unknown distillation options: {sorted(unknown)}")
-        if "generator" in data:
-            data["generator"] = GeneratorConfig.from_dict(data["generator"])
-        if "betas" in data:
-            data["betas"] = tuple(data["betas"])
-        return cls(**data)
-
-    def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
-    def with_overrides(self, **overrides) -> DistillConfig:
-        gen_keys = {f.name for f in fields(GeneratorConfig)}
-        gen = {k: v for k, v in overrides.items() if k in gen_keys and v is not None}
-        rest = {k: v for k, v in overrides.items() if k not in gen_keys and v is not None}
-        try:
-            return replace(self, generator=replace(self.generator, **gen), **rest)
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from exc
 
 
 DISTILL_PRESETS: dict[str, DistillConfig] = {
