@@ -145,6 +145,13 @@ class LiveSession:
                     last = item
                 for feeder in feeders:
                     feeder.slot.put(item)
+            # Stopped (the source ended, Ctrl-C, a sink closed): the newest stylized frame still
+            # waiting goes out too, so a clip shorter than the threads' start-up is never lost.
+            item = self.stylized.take(timeout=0)
+            if item is not None:
+                self.stats.sent()
+                for feeder in feeders:
+                    feeder.slot.put(item)
         except BaseException as exc:  # noqa: BLE001
             self.errors.append(exc)
             self.stop.set()
