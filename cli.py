@@ -99,7 +99,8 @@ def _parse_setting(text: str, config_class: type = TrainConfig) -> tuple[str, ob
                 raise ValueError(raw)
             return key, raw.lower() in ("true", "1", "yes", "on")
         if "tuple" in kind:
-            return key, tuple(float(v) for v in raw.split(","))
+            number = int if "tuple[int" in kind else float
+            return key, tuple(number(v) for v in raw.split(","))
         if raw.lower() == "none" and "None" in kind:
             return key, None
         if "int" in kind:
@@ -307,16 +308,32 @@ def _video_progress(source: Path):
         yield update
 
 
-EVALUATE_HELP = """Measure how much of a cartoon a model makes, on photos and clips, beside the input.
+def _evaluate_help() -> str:
+    from artify_stream.evaluation.faces import CASCADE, MATCH_IOU
+    from artify_stream.evaluation.judge import JUDGE_SIZE
+    from artify_stream.evaluation.measures import CANNY_HIGH, CANNY_LOW, EDGE_TOLERANCE_PX, FLAT_GRADIENT
+    from artify_stream.evaluation.targets import CartoonTargets
+
+    return f"""Measure how much of a cartoon a model makes, on photos and clips, beside the input.
 
 Each figure is the mean over the photos, for the input and the output:
 
-- edge F1: Canny edges (3x3 Gaussian, thresholds 100/200) of output vs input, an edge matching
-  within 2 px; F1 of precision and recall. Structure kept.
+- P(cartoon): a photo-vs-cartoon logistic regression on frozen EfficientNet-Lite0 features
+  (pooled head, {JUDGE_SIZE} px), fitted on the data kit and validated on cartoon styles it never saw
+  (`artify fit-judge`; the bundled judge's validation is in its file). Also the share called cartoons.
 
-- colours per 1000 px: distinct colours at 5 bits per channel. A cartoon has fewer (ratio out/in).
+- KID to cartoons / to photos: kernel inception distance (cubic kernel) of the outputs' features
+  to the kit's cartoons and photos, whose features the judge file carries. A cartoon is nearer the cartoons.
 
-- flatness: share of pixels whose luminance gradient (Sobel / 8) is below 2 grey levels per pixel.
+- faces kept: share of the faces OpenCV's Haar cascade ({CASCADE}) finds in the input that it
+  finds again in the output (IoU >= {MATCH_IOU}).
+
+- edge F1: Canny edges (3x3 Gaussian, thresholds {CANNY_LOW}/{CANNY_HIGH}) of output vs input, an edge
+  matching within {EDGE_TOLERANCE_PX} px; F1 of precision and recall. Structure kept.
+
+- colours per 1000 px (distinct colours at 5 bits per channel) and flatness (share of pixels whose
+  luminance gradient, Sobel / 8, is below {FLAT_GRADIENT:g} grey levels per pixel), also against the
+  cartoon set's own means.
 
 - saturation (mean HSV S) and contrast (std of luma): out vs in; a cartoon is not washed out.
 
@@ -326,8 +343,7 @@ Each figure is the mean over the photos, for the input and the output:
 - flicker (clips): warping error of the output along the input's DIS optical flow, occluded
   pixels masked by a forward-backward check; the same on the input is the floor; ratio out/in.
 
-Targets (the bundled model's): edge F1 >= 0.5, colours <= 0.6x, flatness >= input + 0.05,
-saturation >= 0.9x, checkerboard <= input + 0.5, flicker ratio <= 1.5.
+Targets (the bundled model's): {CartoonTargets().describe()}.
 """
 
 
@@ -336,7 +352,7 @@ class Baseline(str, Enum):
     opencv_bilateral = "opencv-bilateral"
 
 
-@command(help=EVALUATE_HELP)
+@command(help=_evaluate_help())
 def evaluate(
     model: Annotated[str, typer.Argument(help="Model file path or bundled model name.")],
     photos: Annotated[Path, typer.Option(help="Folder of photos, a file listing them, or a run's split.json (its validation photos).")],
@@ -346,6 +362,7 @@ def evaluate(
     size: Annotated[Optional[int], typer.Option(min=16, help="Bound the long side of photos and clip frames.")] = None,
     clip_frames: Annotated[int, typer.Option(min=2, help="Frames of each clip to measure.")] = 48,
     baseline: Annotated[Optional[list[Baseline]], typer.Option("--baseline", help="Also measure an OpenCV filter on the same data (repeatable).")] = None,
+    judge: Annotated[Optional[Path], typer.Option(help="A judge file from `artify fit-judge` (default: the bundled one).")] = None,
     engine: EngineOpt = BackendChoice.auto,
     precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
@@ -360,7 +377,8 @@ def evaluate(
     from artify_stream.evaluation.report import save_json
 
     _, images = load_photos(photos, limit, size)
-    data = EvaluationSet.load(images, clip or [], clip_frames=clip_frames, clip_long_side=size)
+    data = EvaluationSet.load(images, clip or [], clip_frames=clip_frames, clip_long_side=size,
+                              judge=judge if judge is not None else "bundled")
     stylizers = {model: _make_engine(model, engine, precision, device, engine_cache, quiet=json_out)}
     stylizers.update({b.value: BASELINES[b.value] for b in baseline or []})
     sheet = out / "contact_sheet.png" if out else None
@@ -385,13 +403,25 @@ def _print_evaluation(reports: dict, data) -> None:
     table.add_column("input", justify="right")
     for name in reports:
         table.add_column(name, justify="right")
-    rows = [("edge F1", None, lambda r: r.edge_f1), ("colours / 1000 px", "colours_per_kpx", None),
-            ("flatness", "flatness", None), ("saturation", "saturation", None), ("contrast", "contrast", None),
-            ("checkerboard", "checkerboard", None)]
+    judged = bool(first.judge)
+    rows = []
+    if judged:
+        rows += [("P(cartoon)", "judge_p_cartoon", lambda r: r.judge["p_cartoon"]),
+                 ("called cartoons", "judge_cartoon_share", lambda r: r.judge["cartoon_share"]),
+                 ("KID to cartoons", "judge_kid_cartoons", lambda r: r.judge["kid_cartoons"]),
+                 ("KID to photos", "judge_kid_photos", lambda r: r.judge["kid_photos"])]
+    rows += [("faces kept", None, lambda r: r.face_share if r.face_share is not None else float("nan")),
+             ("edge F1", None, lambda r: r.edge_f1), ("colours / 1000 px", "colours_per_kpx", None),
+             ("flatness", "flatness", None), ("saturation", "saturation", None), ("contrast", "contrast", None),
+             ("checkerboard", "checkerboard", None)]
+    inputs = first.to_dict()["input"]
     for label, key, get in rows:
-        cells = [f"{first.input[key]:.3f}" if key else "1.000"]
+        cells = [f"{inputs[key]:.3f}" if key else "1.000"]
         cells += [f"{(get(r) if get else r.output[key]):.3f}" for r in reports.values()]
         table.add_row(label, *cells)
+    if first.cartoon_stats:
+        table.add_row("(kit cartoons: colours / 1000 px, flatness)", f"{first.cartoon_stats['colours_per_kpx']:.3f}, "
+                      f"{first.cartoon_stats['flatness']:.3f}", *("" for _ in reports))
     for i, clip_name in enumerate(data.clips):
         clips = [r.clips[i] for r in reports.values()]
         table.add_row(f"flicker {clip_name}", f"{clips[0].input_error:.2f}",
@@ -403,6 +433,31 @@ def _print_evaluation(reports: dict, data) -> None:
         lines.append(f"{name}: {sum(met.values())}/{len(met)} targets met" + (f"; missed: {', '.join(missed)}" if missed else ""))
     table.caption = "\n".join(lines)
     Console(soft_wrap=True).print(table)
+
+
+@command("fit-judge")
+def fit_judge(
+    photos: Annotated[Path, typer.Option(help="Folder of photos.")],
+    cartoons: Annotated[Path, typer.Option(help="Folder of cartoons (file-name prefixes name their styles).")],
+    out: Annotated[Path, typer.Option(help="The judge file to write (.safetensors).")],
+    exclude: Annotated[Optional[Path], typer.Option(help="A run's split.json: its validation photos are never fitted on.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the validation as JSON.")] = False,
+) -> None:
+    """Fit the photo-vs-cartoon judge `artify evaluate` uses, validated leave-one-style-out."""
+    import json
+
+    from trainer.judge_fit import fit_judge as fit
+
+    validation = fit(photos, cartoons, out, exclude=exclude, log=(lambda *a: None) if json_out else console.print)
+    if json_out:
+        typer.echo(json.dumps(validation, indent=2))
+        return
+    console.print(f"held-out photos called photos: {validation['held_out_photo_accuracy']:.3f} "
+                  f"({validation['held_out_photos']}); held-out cartoons called cartoons: "
+                  f"{validation['held_out_cartoon_accuracy']:.3f} ({validation['held_out_cartoons']})")
+    for family, figures in validation["leave_one_style_out"].items():
+        console.print(f"  style never seen, {family}: {figures['accuracy']:.3f} of {figures['images']}")
+    console.print(f"wrote {out}")
 
 
 @command("pack-model")

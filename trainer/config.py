@@ -22,6 +22,7 @@ GAN_LOSSES = ("bce", "lsgan", "hinge")
 SUPERPIXEL_METHODS = ("slic", "felzenszwalb", "meanshift")
 SUPERPIXEL_COLOURS = ("mean", "adaptive")
 STRUCTURE_SPACES = ("features", "pixels")
+DIFF_AUGMENT_OPS = ("color", "translation", "cutout")
 EFFNET_BLOCKS = 16  # EfficientNet-Lite0 has blocks 0-15
 EFFNET_TAP_BLOCK = 10  # 112 channels at 1/16 resolution: mid-level structure, not texture
 
@@ -46,8 +47,9 @@ class RunConfigFile:
             raise ConfigError(f"unknown {cls.KIND} options: {sorted(unknown)}")
         if "generator" in data:
             data["generator"] = GeneratorConfig.from_dict(data["generator"])
-        if "betas" in data:
-            data["betas"] = tuple(data["betas"])
+        for name in ("betas", "projected_taps"):  # JSON has lists; the dataclasses hold tuples
+            if name in data:
+                data[name] = tuple(data[name])
         return cls(**data)
 
     def save(self, path: Path) -> None:
@@ -88,6 +90,9 @@ class TrainConfig(RunConfigFile):
     adversarial_weight: float = 1.0
     surface_weight: float = 0.0
     texture_weight: float = 0.0
+    projected_weight: float = 0.0  # a D on frozen EfficientNet-Lite0 features (Projected GANs)
+    projected_taps: tuple[int, ...] = (2, 4, 10)  # the blocks it looks at (1/4, 1/8, 1/16 resolution)
+    diff_augment: str = ""  # DiffAugment ops for every D's reals and fakes: "color,translation,cutout"
     edge_promoting: bool = True  # edge-smoothed cartoons are fakes for every D (the paper's loss)
     gan_loss: str = "bce"
     spectral_norm: bool = False
@@ -99,12 +104,14 @@ class TrainConfig(RunConfigFile):
     superpixel_colour: str = "adaptive"
     structure_space: str = "features"  # features (White-box: backbone L1) or pixels (L1 to the flattened copy)
     toon_weight: float = 0.0  # L1 to the photo's toon rendering during adversarial training too
+    toon_feature_weight: float = 0.0  # the same anchor in backbone features (does not average thin lines away)
     tv_weight: float = 0.0
     colour_weight: float = 0.0  # AnimeGANv2 YUV colour loss against the photo
     gray_style_weight: float = 0.0  # AnimeGANv2 Gram loss, grayscale output vs grayscale cartoons
     temporal_weight: float = 0.0  # compound regularization: G(T(x) + noise) = T(G(x))
     ema_decay: float = 0.0  # 0: off; else the model file holds the EMA of G's weights
     # --- run ---
+    init_from: str = ""  # a model file or bundled name G starts from (fine-tuning); "" starts from scratch
     precision: str = "auto"  # auto: bf16/fp16 autocast where the device runs it fast
     seed: int = 0
     workers: int = 0
@@ -140,8 +147,13 @@ class TrainConfig(RunConfigFile):
             (self.validation_photos >= 1, "validation_photos must be >= 1"),
             (self.eval_size >= 16, "eval_size must be >= 16"),
         ]
-        weights = ("content_weight", "adversarial_weight", "surface_weight", "texture_weight", "structure_weight",
-                   "toon_weight", "tv_weight", "colour_weight", "gray_style_weight", "temporal_weight")
+        checks.append((all(0 <= t < EFFNET_BLOCKS for t in self.projected_taps) and len(self.projected_taps) >= 1,
+                       f"projected_taps must be EfficientNet-Lite0 blocks 0-{EFFNET_BLOCKS - 1}, got {self.projected_taps}"))
+        checks.append((set(p.strip() for p in self.diff_augment.split(",") if p.strip()) <= set(DIFF_AUGMENT_OPS),
+                       f"diff_augment takes ops from {DIFF_AUGMENT_OPS}, got {self.diff_augment!r}"))
+        weights = ("content_weight", "adversarial_weight", "surface_weight", "texture_weight", "projected_weight",
+                   "structure_weight",
+                   "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "gray_style_weight", "temporal_weight")
         checks += [(getattr(self, w) >= 0, f"{w} must be >= 0, got {getattr(self, w)}") for w in weights]
         for ok, message in checks:
             if not ok:
@@ -154,12 +166,13 @@ class TrainConfig(RunConfigFile):
 
     @property
     def uses_toon_targets(self) -> bool:
-        return self.init_loss == "toon" or self.toon_weight > 0
+        return self.init_loss == "toon" or self.toon_weight > 0 or self.toon_feature_weight > 0
 
     @property
     def discriminators(self) -> dict[str, float]:
         """The adversarial terms that are on: name -> weight."""
-        named = {"rgb": self.adversarial_weight, "surface": self.surface_weight, "texture": self.texture_weight}
+        named = {"rgb": self.adversarial_weight, "surface": self.surface_weight, "texture": self.texture_weight,
+                 "projected": self.projected_weight}
         return {name: w for name, w in named.items() if w > 0}
 
 
@@ -192,6 +205,16 @@ PRESETS["recommended"] = replace(
     adversarial_weight=0.0, surface_weight=0.0, texture_weight=0.3, gan_loss="lsgan", spectral_norm=True, d_width=16,
     structure_weight=7.0, structure_space="pixels", superpixel="meanshift",
     toon_weight=4.0, temporal_weight=1.0, ema_decay=0.99,
+)
+
+#: Issue 17's recipe: a short toon initialization, then a long adversarial phase whose signal draws:
+#: a D on frozen pretrained features at three scales with edge-smoothed cartoons as fakes, DiffAugment,
+#: and anchors that keep the photo's content without averaging lines away (features, not pixels).
+PRESETS["draw"] = replace(
+    PRESETS["recommended"],
+    epochs=40, init_epochs=3,
+    texture_weight=0.0, projected_weight=1.0, gan_loss="hinge", diff_augment="color,translation,cutout",
+    content_weight=0.2, toon_weight=0.0, toon_feature_weight=0.2, structure_weight=0.0, temporal_weight=0.0,
 )
 
 

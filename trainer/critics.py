@@ -3,6 +3,9 @@
 rgb      the paper's D, on the images themselves
 surface  White-box's surface D, on guided-filtered images (judges flat shading)
 texture  White-box's texture D, on random-weight grayscale images (judges strokes and outlines)
+projected  a D on frozen EfficientNet-Lite0 features at several scales (Projected GANs)
+
+Every D may see its images through DiffAugment (`augment`), reals and fakes alike.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from trainer.augment import diff_augment
 from trainer.discriminator import Discriminator
 from trainer.representations import surface, texture
 
@@ -22,6 +26,7 @@ VIEWS: dict[str, tuple[int, View]] = {
     "rgb": (3, lambda images, gray: images),
     "surface": (3, lambda images, gray: surface(images)),
     "texture": (1, lambda images, gray: texture(images, gray)),
+    "projected": (3, lambda images, gray: images),
 }
 
 
@@ -32,20 +37,29 @@ class Critic:
     module: Discriminator  # the plain module (G's adversarial pass uses it, frozen)
     train_module: nn.Module  # the same, wrapped in DDP when several processes train
     optimizer: torch.optim.Optimizer
+    augment: str = ""  # DiffAugment policy, "" for none
 
     def view(self, images: torch.Tensor, gray_weights: torch.Tensor) -> torch.Tensor:
+        if self.augment:
+            images = diff_augment(images, self.augment)
         return VIEWS[self.name][1](images, gray_weights)
 
 
 def build_critics(weights: dict[str, float], width: int, spectral_norm: bool, lr: float,
                   betas: tuple[float, float], device: torch.device,
-                  wrap: Callable[[nn.Module], nn.Module] = lambda m: m) -> dict[str, Critic]:
+                  wrap: Callable[[nn.Module], nn.Module] = lambda m: m, augment: str = "",
+                  projected_taps: tuple[int, ...] = (2, 4, 10), feature_weights=None) -> dict[str, Critic]:
+    from trainer.projected import ProjectedDiscriminator
+
     critics = {}
     for name, weight in weights.items():
-        channels = VIEWS[name][0]
-        module = Discriminator(channels, width, spectral_norm).to(device)
-        optimizer = torch.optim.Adam(module.parameters(), lr=lr, betas=betas)
-        critics[name] = Critic(name, weight, module, wrap(module), optimizer)
+        if name == "projected":
+            module = ProjectedDiscriminator(projected_taps, 4 * width, spectral_norm, feature_weights).to(device)
+        else:
+            module = Discriminator(VIEWS[name][0], width, spectral_norm).to(device)
+        trainable = [p for p in module.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(trainable, lr=lr, betas=betas)
+        critics[name] = Critic(name, weight, module, wrap(module), optimizer, augment)
     return critics
 
 

@@ -39,6 +39,8 @@ class Training(EpochRun):
     # ---- set-up -------------------------------------------------------------------------
     def _setup_models(self, train_photos: list[np.ndarray]) -> None:
         cfg = self.config
+        if cfg.init_from:
+            self._load_initial_weights(cfg.init_from)
         cartoons = load_cartoon_source(self.cartoons_src, cfg.video_frame_step)
         smoothed = EdgeSmoothedCartoons(self.paths.edge_cache, cfg.edge_kernel)(cartoons)
         self.dataset_sizes["cartoons"] = len(cartoons)
@@ -47,7 +49,8 @@ class Training(EpochRun):
         self.cartoon_set = CartoonCrops(cartoons, smoothed, cfg.crop_size, cfg.seed)
         self.content = build_content_features(cfg.backbone, self.content_weights, cfg.content_layer).to(self.device)
         self.critics = build_critics(cfg.discriminators, cfg.d_width, cfg.spectral_norm, cfg.d_lr or cfg.lr,
-                                     cfg.betas, self.device, self.wrap)
+                                     cfg.betas, self.device, self.wrap, cfg.diff_augment, cfg.projected_taps,
+                                     self.content_weights)
         if self.channels_last:
             for module in (self.content, *(c.module for c in self.critics.values())):
                 module.to(memory_format=torch.channels_last)
@@ -58,6 +61,16 @@ class Training(EpochRun):
         self.sched_d = {name: torch.optim.lr_scheduler.LambdaLR(c.optimizer, self._d_lr_factor)
                         for name, c in self.critics.items()}
         self.frame_change = FrameChange()
+
+    def _load_initial_weights(self, name_or_path: str) -> None:
+        from artify_stream.errors import ConfigError
+        from artify_stream.registry import load_model
+
+        start = load_model(name_or_path)
+        if start.config != self.config.generator:
+            raise ConfigError(f"init_from {name_or_path}: its generator {start.config} is not this run's {self.config.generator}")
+        self.generator.load_state_dict(start.build_generator(self.device).state_dict())
+        self.started_from = {"model": str(start.path), "sha256": start.sha256}
 
     def _g_lr_factor(self, epoch: int) -> float:
         cfg = self.config
@@ -126,7 +139,7 @@ class Training(EpochRun):
 
     def _extra_metadata(self) -> dict:
         return {"cartoons": str(self.cartoons_src), "content_backbone": self.content.info.to_dict(),
-                "content_weight": self.config.content_weight}
+                "content_weight": self.config.content_weight, "started_from": getattr(self, "started_from", None)}
 
     def _write_run_files(self) -> None:
         self.paths.content_backbone.write_text(json.dumps(self.content.info.to_dict(), indent=2) + "\n")
@@ -183,6 +196,10 @@ class Training(EpochRun):
                 terms["gray_style"] = cfg.gray_style_weight * L.gray_style_loss(self.content(gray_fake.contiguous()), toon_features)
             if cfg.toon_weight:
                 terms["toon"] = cfg.toon_weight * (fake.float() - toon.float()).abs().mean()
+            if cfg.toon_feature_weight:  # the toon rendering as a feature-space anchor: lines may move a pixel
+                with torch.no_grad():
+                    toon_features = self.content(toon)
+                terms["toon_features"] = cfg.toon_feature_weight * L.content_loss(fake_features, toon_features)
             if cfg.tv_weight:
                 terms["tv"] = cfg.tv_weight * L.total_variation(fake)
             if cfg.colour_weight:

@@ -11,8 +11,11 @@ import importlib
 _PUBLIC = {
     "ClipMotion": "artify_stream.evaluation.flicker",
     "read_clip_frames": "artify_stream.evaluation.flicker",
+    "CartoonTargets": "artify_stream.evaluation.targets",
+    "CartoonJudge": "artify_stream.evaluation.judge",
+    "load_judge": "artify_stream.evaluation.judge",
     **{name: "artify_stream.evaluation.report" for name in (
-        "CartoonTargets", "ClipFigures", "EvaluationReport", "EvaluationSet", "compare", "contact_sheet", "evaluate")},
+        "ClipFigures", "EvaluationReport", "EvaluationSet", "compare", "contact_sheet", "evaluate")},
 }
 __all__ = sorted(_PUBLIC)
 

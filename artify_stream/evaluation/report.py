@@ -17,22 +17,13 @@ import numpy as np
 import torch
 
 from artify_stream.atomic import atomic_path
+from artify_stream.evaluation.faces import faces_kept
+from artify_stream.evaluation.targets import CartoonTargets
 from artify_stream.evaluation.flicker import ClipMotion, read_clip_frames
+from artify_stream.evaluation.judge import CartoonJudge, load_judge
 from artify_stream.evaluation.measures import IMAGE_MEASURES, edge_f1
 
 Stylizer = Callable[[torch.Tensor], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class CartoonTargets:
-    """What a bundled model must reach on held-back photos and talking-face clips."""
-
-    edge_f1_min: float = 0.5
-    colour_ratio_max: float = 0.6  # output colours / input colours
-    flatness_gain_min: float = 0.05  # output flatness - input flatness
-    saturation_ratio_min: float = 0.9
-    checkerboard_excess_max: float = 0.5  # grey levels above the input's own
-    flicker_ratio_max: float = 1.5
 
 
 @dataclass
@@ -50,13 +41,18 @@ class ClipFigures:
 
 @dataclass
 class EvaluationReport:
-    """Means over the photos (input and output), edge F1, and each clip's flicker."""
+    """Means over the photos (input and output), edge F1, the judge's figures, faces and each clip's flicker."""
 
     photos: int
     input: dict[str, float]
     output: dict[str, float]
     edge_f1: float
     clips: list[ClipFigures] = field(default_factory=list)
+    judge: dict[str, float] = field(default_factory=dict)  # the outputs' JudgeFigures (empty without a judge)
+    judge_input: dict[str, float] = field(default_factory=dict)  # the inputs' own
+    cartoon_stats: dict[str, float] = field(default_factory=dict)  # the cartoon set's palette and flatness
+    faces_found: int = 0  # in the inputs
+    faces_kept: int = 0  # of those, found again in the outputs
 
     @property
     def colour_ratio(self) -> float:
@@ -79,34 +75,35 @@ class EvaluationReport:
         return self.output["checkerboard"] - self.input["checkerboard"]
 
     @property
+    def face_share(self) -> float | None:
+        return self.faces_kept / self.faces_found if self.faces_found else None
+
+    @property
     def flicker_ratio(self) -> float | None:
         """The worst clip's ratio (None without clips)."""
         return max((c.flicker_ratio for c in self.clips), default=None)
 
-    def targets_met(self, targets: CartoonTargets = CartoonTargets()) -> dict[str, bool]:
-        met = {
-            "edge_f1": self.edge_f1 >= targets.edge_f1_min,
-            "colours": self.colour_ratio <= targets.colour_ratio_max,
-            "flatness": self.flatness_gain >= targets.flatness_gain_min,
-            "saturation": self.saturation_ratio >= targets.saturation_ratio_min,
-            "checkerboard": self.checkerboard_excess <= targets.checkerboard_excess_max,
-        }
-        if self.clips:
-            met["flicker"] = self.flicker_ratio <= targets.flicker_ratio_max
-        return met
-
-    def target_margins(self, targets: CartoonTargets = CartoonTargets()) -> dict[str, float]:
-        """By how much each target is met (> 0) or missed (< 0), in units of a typical spread, clipped to +-1."""
-        margins = {
-            "edge_f1": (self.edge_f1 - targets.edge_f1_min) / 0.5,
-            "colours": (targets.colour_ratio_max - self.colour_ratio) / 0.6,
-            "flatness": (self.flatness_gain - targets.flatness_gain_min) / 0.05,
-            "saturation": (self.saturation_ratio - targets.saturation_ratio_min) / 0.1,
-            "checkerboard": (targets.checkerboard_excess_max - self.checkerboard_excess) / 0.5,
-        }
+    def _margins(self, targets: CartoonTargets) -> dict[str, float]:
+        """By how much each target is met (> 0) or missed (< 0), in units of a typical spread."""
+        margins = {}
+        if self.judge:
+            margins["p_cartoon"] = (self.judge["p_cartoon"] - targets.p_cartoon_min) / 0.1
+            kc, kp = self.judge["kid_cartoons"], self.judge["kid_photos"]
+            margins["kid"] = (kp - kc) / max(abs(kp) + abs(kc), 1e-9) * 2  # >0: closer to the cartoons
+        margins["edge_f1"] = (self.edge_f1 - targets.edge_f1_min) / 0.5
+        if self.face_share is not None:
+            margins["faces"] = (self.face_share - targets.faces_kept_min) / 0.1
+        margins["checkerboard"] = (targets.checkerboard_excess_max - self.checkerboard_excess) / 0.5
         if self.clips:
             margins["flicker"] = (targets.flicker_ratio_max - self.flicker_ratio) / 0.5
-        return {k: max(-1.0, min(1.0, v)) for k, v in margins.items()}
+        return margins
+
+    def targets_met(self, targets: CartoonTargets = CartoonTargets()) -> dict[str, bool]:
+        return {k: v >= 0 for k, v in self._margins(targets).items()}
+
+    def target_margins(self, targets: CartoonTargets = CartoonTargets()) -> dict[str, float]:
+        """Each target's margin clipped to +-1."""
+        return {k: max(-1.0, min(1.0, v)) for k, v in self._margins(targets).items()}
 
     def cartoon_score(self) -> float:
         """Tie-break between models meeting as many targets: the sum of the clipped margins, so no
@@ -123,19 +120,28 @@ class EvaluationReport:
             "contrast_ratio": self.contrast_ratio,
             "checkerboard": self.output["checkerboard"],
             "checkerboard_input": self.input["checkerboard"],
-            "targets_met": float(sum(self.targets_met().values())),
-            "cartoon_score": self.cartoon_score(),
+            **self.judge,
         }
+        if self.cartoon_stats:
+            figures["colours_vs_cartoons"] = self.output["colours_per_kpx"] / self.cartoon_stats["colours_per_kpx"]
+            figures["flatness_vs_cartoons"] = self.output["flatness"] - self.cartoon_stats["flatness"]
+        if self.face_share is not None:
+            figures["faces_kept"] = self.face_share
         if self.clips:
             figures["flicker_ratio"] = self.flicker_ratio
+        figures["targets_met"] = float(sum(self.targets_met().values()))
+        figures["targets"] = float(len(self.targets_met()))
+        figures["cartoon_score"] = self.cartoon_score()
         return figures
 
     def to_dict(self) -> dict:
         return {
             "photos": self.photos,
-            "input": self.input,
-            "output": self.output,
+            "input": self.input | {f"judge_{k}": v for k, v in self.judge_input.items()},
+            "output": self.output | {f"judge_{k}": v for k, v in self.judge.items()},
             "edge_f1": self.edge_f1,
+            "faces": {"found_in_inputs": self.faces_found, "kept_in_outputs": self.faces_kept},
+            "cartoon_stats": self.cartoon_stats,
             "clips": [asdict(c) | {"flicker_ratio": c.flicker_ratio} for c in self.clips],
             "summary": self.summary(),
             "targets_met": self.targets_met(),
@@ -165,13 +171,25 @@ class EvaluationSet:
 
     photos: list[np.ndarray]
     clips: dict[str, ClipMotion] = field(default_factory=dict)
+    judge: CartoonJudge | None = None  # None: the figures that need it are left out
+    _input_judge: dict | None = field(default=None, repr=False)
+
+    def input_judge(self) -> dict[str, float]:
+        if self._input_judge is None:
+            self._input_judge = self.judge.judge(self.photos).to_dict() if self.judge else {}
+        return self._input_judge
 
     @classmethod
     def load(cls, photos: list[np.ndarray], clip_paths: list[Path] = (), clip_frames: int = 48,
-             clip_long_side: int | None = 360) -> EvaluationSet:
+             clip_long_side: int | None = 360, judge: CartoonJudge | Path | None | str = "bundled") -> EvaluationSet:
+        """`judge`: "bundled" (the shipped judge file), a judge file's path, a loaded judge, or None."""
         clips = {Path(p).name: ClipMotion.from_frames(read_clip_frames(p, clip_frames, clip_long_side))
                  for p in clip_paths}
-        return cls(list(photos), clips)
+        if isinstance(judge, str) and judge == "bundled":
+            judge = load_judge()
+        elif isinstance(judge, (str, Path)):
+            judge = load_judge(str(judge))
+        return cls(list(photos), clips, judge)
 
 
 def evaluate(stylizer: Stylizer, data: EvaluationSet, keep_outputs: bool = False) -> tuple[EvaluationReport, dict]:
@@ -187,7 +205,10 @@ def evaluate(stylizer: Stylizer, data: EvaluationSet, keep_outputs: bool = False
                                  motion.warping_error(motion.frames), motion.warping_error(stylized)))
         if keep_outputs:
             clip_outputs[name] = stylized
-    report = EvaluationReport(len(data.photos), means_in, means_out, f1, clips)
+    found, kept = faces_kept(data.photos, outputs)
+    judged = data.judge.judge(outputs).to_dict() if data.judge else {}
+    report = EvaluationReport(len(data.photos), means_in, means_out, f1, clips, judged, data.input_judge(),
+                              data.judge.cartoon_stats if data.judge else {}, found, kept)
     kept = {"photos": outputs, "clips": clip_outputs} if keep_outputs else {}
     return report, kept
 

@@ -54,8 +54,9 @@ def test_evaluate_identity_meets_structure_and_not_style(tmp_path):
     assert report.edge_f1 == 1.0 and report.colour_ratio == 1.0 and report.flatness_gain == 0.0
     assert report.flicker_ratio == pytest.approx(1.0)
     met = report.targets_met()
-    assert met["edge_f1"] and met["saturation"] and met["checkerboard"] and met["flicker"]
-    assert not met["colours"] and not met["flatness"]  # a photo is not a cartoon
+    assert {"p_cartoon", "kid", "edge_f1", "checkerboard", "flicker"} <= set(met)
+    assert met["edge_f1"] and met["checkerboard"] and met["flicker"]
+    assert report.judge["p_cartoon"] == pytest.approx(report.judge_input["p_cartoon"])  # the judge sees the input
     blank, _ = evaluate(lambda f: torch.full_like(f, 128), data)
     assert not blank.targets_met()["edge_f1"] and blank.cartoon_score() < report.cartoon_score()
 
@@ -86,7 +87,8 @@ def test_cli_evaluate_writes_sheet_and_json(tiny_model, tmp_path):
     assert set(result) == {str(tiny_model), "opencv-stylization"}
     ours = result[str(tiny_model)]
     assert ours["photos"] == 2 and len(ours["clips"]) == 1 and "flicker_ratio" in ours["summary"]
-    assert set(ours["targets_met"]) == {"edge_f1", "colours", "flatness", "saturation", "checkerboard", "flicker"}
+    assert {"p_cartoon", "kid", "edge_f1", "checkerboard", "flicker"} <= set(ours["targets_met"])
+    assert 0 <= ours["summary"]["p_cartoon"] <= 1 and "kid_cartoons" in ours["summary"] and "judge_p_cartoon" in ours["input"]
     assert json.loads((out / "evaluation.json").read_text()) == result
     sheet = Image.open(out / "contact_sheet.png")
     assert sheet.size[1] == 3 * 192  # two photos and one clip frame, a row each
@@ -96,5 +98,6 @@ def test_cli_evaluate_writes_sheet_and_json(tiny_model, tmp_path):
 
 def test_targets_are_the_issue_figures():
     t = CartoonTargets()
-    assert (t.edge_f1_min, t.colour_ratio_max, t.flatness_gain_min, t.saturation_ratio_min, t.flicker_ratio_max) == (
-        0.5, 0.6, 0.05, 0.9, 1.5)
+    assert (t.p_cartoon_min, t.kid_closer_to_cartoons, t.edge_f1_min, t.faces_kept_min, t.checkerboard_excess_max,
+            t.flicker_ratio_max) == (0.9, True, 0.5, 0.9, 0.5, 1.5)
+    assert "P(cartoon) >= 0.9" in t.describe()

@@ -38,7 +38,8 @@ def test_run_leaves_checkpoint_logs_samples_and_a_model_file(data, tmp_path):
     assert [r["phase"] for r in records] == ["init", "adversarial"]
     assert "loss/d_rgb" not in records[0] and "loss/d_rgb" in records[1]
     assert all(r["images_per_s"] > 0 for r in records)
-    assert all({"eval/edge_f1", "eval/colour_ratio", "eval/targets_met"} <= set(r) for r in records)
+    assert all({"eval/edge_f1", "eval/p_cartoon", "eval/kid_cartoons", "eval/kid_photos", "eval/targets_met"} <= set(r)
+               for r in records)
     assert (run / "checkpoints" / "last.pt").exists()
     assert len(list((run / "samples").glob("*.png"))) == 2
     assert list((run / "tensorboard").glob("events.*"))
@@ -49,7 +50,9 @@ def test_run_leaves_checkpoint_logs_samples_and_a_model_file(data, tmp_path):
     model = load_model_file(run / "model.safetensors")
     assert model.config == TINY
     assert model.metadata["epoch"] == 2  # the only adversarial epoch is the best one
-    assert model.metadata["evaluation"]["targets_met"] >= 0 and "trained towards a cartoon" in model.metadata["selection_rule"]
+    evaluation = model.metadata["evaluation"]
+    assert 0 <= evaluation["p_cartoon"] <= 1 and evaluation["targets"] >= 4  # P(cartoon), KID, edge F1, checkerboard
+    assert "trained towards a cartoon" in model.metadata["selection_rule"]
     assert model.metadata["dataset_sizes"] == {"photos": 4, "validation_photos": 2, "cartoons": 3}
     assert model.metadata["content_backbone"]["name"] == "efficientnet-lite0"
     assert model.metadata["training_command"] == "artify train ..."

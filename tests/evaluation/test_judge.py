@@ -1,0 +1,77 @@
+"""The cartoon judge, KID and the face check: on real photos (the bundled samples) and drawn shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from artify_stream.errors import InputError
+from artify_stream.evaluation.faces import detect_faces, faces_kept
+from artify_stream.evaluation.judge import CartoonJudge, kid, load_judge
+from artify_stream.images import read_image
+
+SAMPLES = Path(__file__).resolve().parents[2] / "artify_stream" / "samples"
+
+
+def drawing(seed: int) -> np.ndarray:
+    """Flat-filled circles with black outlines on a flat background: clip art."""
+    rng = np.random.default_rng(seed)
+    img = np.empty((256, 256, 3), np.uint8)
+    img[:] = rng.integers(150, 256, 3)
+    for _ in range(4):
+        centre, radius = tuple(int(v) for v in rng.integers(40, 216, 2)), int(rng.integers(20, 70))
+        cv2.circle(img, centre, radius, tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+        cv2.circle(img, centre, radius, (0, 0, 0), 4)
+    return img
+
+
+def photos() -> list[np.ndarray]:
+    return [read_image(SAMPLES / name).rgb for name in ("chelsea-cat.jpg", "astronaut-eileen-collins.jpg")]
+
+
+def test_bundled_judge_calls_photos_photos_and_drawings_cartoons():
+    judge = load_judge()
+    assert (judge.p_cartoon(photos()) < 0.2).all()
+    assert (judge.p_cartoon([drawing(s) for s in range(3)]) > 0.8).all()
+
+
+def test_bundled_judge_carries_its_validation_and_the_cartoon_statistics():
+    meta = load_judge().metadata
+    v = meta["validation"]
+    assert v["held_out_photo_accuracy"] >= 0.95 and v["held_out_cartoon_accuracy"] >= 0.95
+    assert len(v["leave_one_style_out"]) >= 10  # every kit style was left out once
+    assert 0 < meta["cartoon_stats"]["flatness"] <= 1
+
+
+def test_kid_is_near_zero_for_one_distribution_and_grows_with_a_shift():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(200, 16)), rng.normal(size=(200, 16))
+    same, shifted = kid(a, b), kid(a, b + 1.0)
+    assert abs(same) < 0.05 < shifted
+    with pytest.raises(InputError):
+        kid(a[:1], b)
+
+
+def test_judge_figures_put_drawings_nearer_the_cartoons():
+    judge = load_judge()
+    figures = judge.judge([drawing(s) for s in range(6)])
+    assert figures.kid_cartoons < figures.kid_photos and figures.cartoon_share == 1.0
+
+
+def test_a_missing_or_wrong_judge_file_names_the_file(tmp_path: Path):
+    with pytest.raises(InputError, match="nope.safetensors"):
+        CartoonJudge.load(tmp_path / "nope.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a judge")
+    with pytest.raises(InputError, match="bad.safetensors"):
+        CartoonJudge.load(bad)
+
+
+def test_faces_found_in_a_photo_are_lost_in_a_blank_output_and_kept_by_identity():
+    astronaut = photos()[1]
+    assert len(detect_faces(astronaut)) == 1
+    assert faces_kept([astronaut], [astronaut]) == (1, 1)
+    assert faces_kept([astronaut], [np.full_like(astronaut, 128)]) == (1, 0)
