@@ -2,6 +2,10 @@
 
     python bench/ablation.py --photos ../shared/data/photos --cartoons ../shared/data/cartoons \
         --out runs/ablation [--epochs 12 --init-epochs 8] [--only 0,1] [--clip CLIP]
+    python bench/ablation.py --set draw ... --epochs 2   # issue 17: the adversarial signal that draws
+
+`--set draw` fine-tunes the previous bundled model (`init_from=artify-toon`, no initialization)
+with each change of the `draw` recipe added in turn to `recommended`'s adversarial phase.
 
 Every row trains the small CPU generator (4 blocks, width 32, 128 crops, batch 8) for the same
 number of epochs and reports the validation figures of the epoch the selection rule picks, and
@@ -45,7 +49,34 @@ EXTRAS: list[tuple[str, dict]] = [
     ("rec +AnimeGANv2 colour, gray style", {"colour_weight": 0.3, "gray_style_weight": 0.3}),
     ("rec +total variation", {"tv_weight": 0.5}),
 ]
-FIGURES = ("edge_f1", "colour_ratio", "flatness_gain", "saturation_ratio", "checkerboard", "flicker_ratio", "targets_met")
+DRAW = PRESETS["draw"]
+DRAW_STEPS: list[tuple[str, dict]] = [
+    ("recommended's adversarial phase (texture D, pixel toon anchor, structure)", {}),
+    ("+projected D on EfficientNet-Lite0 features (for the texture D), hinge",
+     {"texture_weight": 0.0, "projected_weight": DRAW.projected_weight, "gan_loss": DRAW.gan_loss}),
+    ("+DiffAugment", {"diff_augment": DRAW.diff_augment}),
+    ("feature anchors for the pixel toon anchor and structure (= draw)",
+     {"toon_weight": DRAW.toon_weight, "toon_feature_weight": DRAW.toon_feature_weight,
+      "structure_weight": DRAW.structure_weight, "content_weight": DRAW.content_weight,
+      "temporal_weight": DRAW.temporal_weight}),
+]
+DRAW_EXTRAS: list[tuple[str, dict]] = [
+    ("draw +temporal", {"temporal_weight": REC.temporal_weight}),
+]
+FIGURES = ("p_cartoon", "kid_cartoons", "kid_photos", "edge_f1", "faces_kept", "colours_vs_cartoons",
+           "flatness_vs_cartoons", "checkerboard", "flicker_ratio", "targets_met")
+
+
+def draw_configs(epochs: int, crop: int) -> list[tuple[str, object]]:
+    out = []
+    config = REC.with_overrides(epochs=epochs, init_epochs=0, crop_size=crop, init_from="artify-toon")
+    for name, change in DRAW_STEPS:
+        config = replace(config, **change)
+        out.append((name, config))
+    assert config == DRAW.with_overrides(epochs=epochs, init_epochs=0, crop_size=crop, init_from="artify-toon"), \
+        "the chain must end at draw"
+    out += [(name, replace(config, **change)) for name, change in DRAW_EXTRAS]
+    return out
 
 
 def configs(epochs: int, init_epochs: int) -> list[tuple[str, object]]:
@@ -75,12 +106,15 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--init-epochs", type=int, default=8)
     ap.add_argument("--clip", type=Path, action="append", default=[])
+    ap.add_argument("--set", dest="which", choices=("paper", "draw"), default="paper")
+    ap.add_argument("--crop", type=int, default=128, help="crop size of the draw rows")
     ap.add_argument("--only", default=None, help="comma-separated row numbers (0 = paper), e.g. 7,8,9,10")
     ap.add_argument("--seed-cache", type=Path, default=None,
                     help="a run folder whose cache/ (toon targets, edge-smoothed cartoons) the runs may copy")
     args = ap.parse_args()
     rows = []
-    for index, (name, config) in enumerate(configs(args.epochs, args.init_epochs)):
+    rows_to_run = draw_configs(args.epochs, args.crop) if args.which == "draw" else configs(args.epochs, args.init_epochs)
+    for index, (name, config) in enumerate(rows_to_run):
         if args.only and str(index) not in args.only.split(","):
             continue
         run = args.out / f"{index}"

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from artify_stream.atomic import atomic_path
+from artify_stream.errors import OutputError
 from artify_stream.evaluation.faces import faces_kept
 from artify_stream.evaluation.targets import CartoonTargets
 from artify_stream.evaluation.flicker import ClipMotion, read_clip_frames
@@ -24,6 +25,8 @@ from artify_stream.evaluation.judge import CartoonJudge, load_judge
 from artify_stream.evaluation.measures import IMAGE_MEASURES, edge_f1
 
 Stylizer = Callable[[torch.Tensor], torch.Tensor]
+#: Photo rows of a contact sheet (clips add one row each).
+SHEET_ROWS = 8
 
 
 @dataclass
@@ -213,22 +216,23 @@ def evaluate(stylizer: Stylizer, data: EvaluationSet, keep_outputs: bool = False
     return report, kept
 
 
-def contact_sheet(columns: list[list[np.ndarray]], tile: int = 192, rows: int = 8) -> np.ndarray:
-    """A grid with one row per image: input | output (| more columns), each scaled to `tile` px high."""
-    lines = []
-    for row in list(zip(*columns))[:rows]:
-        cells = []
-        for im in row:
-            h, w = im.shape[:2]
-            cells.append(cv2.resize(im, (max(1, round(w * tile / h)), tile), interpolation=cv2.INTER_AREA))
-        lines.append(np.hstack(cells))
-    width = max(line.shape[1] for line in lines)
-    lines = [np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0))) for line in lines]
-    return np.vstack(lines)
+def square_tile(rgb: np.ndarray, tile: int) -> np.ndarray:
+    """The centre square of an image, scaled to `tile` px: every cell of a sheet the same size, nothing padded."""
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return cv2.resize(rgb[top:top + side, left:left + side], (tile, tile), interpolation=cv2.INTER_AREA)
+
+
+def contact_sheet(columns: list[list[np.ndarray]], tile: int = 192, rows: int = SHEET_ROWS) -> np.ndarray:
+    """A grid with one row per image: input | output (| more columns), each cell a `tile` px square."""
+    return np.vstack([np.hstack([square_tile(im, tile) for im in row]) for row in list(zip(*columns))[:rows]])
 
 
 def save_png(path: Path, rgb: np.ndarray) -> Path:
-    ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    ok, png = cv2.imencode(Path(path).suffix or ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OutputError(f"{path}: OpenCV could not encode the picture")
     with atomic_path(path) as tmp:
         tmp.write_bytes(png.tobytes())
     return path
@@ -243,15 +247,15 @@ def save_json(path: Path, data: dict) -> Path:
 def compare(stylizers: dict[str, Stylizer], data: EvaluationSet, sheet: Path | None = None) -> dict[str, EvaluationReport]:
     """Evaluate several stylizers on the same data; with `sheet`, a contact sheet input | each of them.
 
-    The sheet has a row per photo (up to 8) and one per clip (its middle frame).
+    The sheet has a row per photo (up to SHEET_ROWS) and one per clip (its middle frame).
     """
     reports, columns = {}, []
     for name, stylizer in stylizers.items():
         reports[name], outputs = evaluate(stylizer, data, keep_outputs=sheet is not None)
         if sheet is not None:
             middle = {clip: frames[len(frames) // 2] for clip, frames in outputs["clips"].items()}
-            columns.append(outputs["photos"][:8] + [middle[c] for c in data.clips])
+            columns.append(outputs["photos"][:SHEET_ROWS] + [middle[c] for c in data.clips])
     if sheet is not None:
-        inputs = data.photos[:8] + [m.frames[len(m.frames) // 2] for m in data.clips.values()]
+        inputs = data.photos[:SHEET_ROWS] + [m.frames[len(m.frames) // 2] for m in data.clips.values()]
         save_png(sheet, contact_sheet([inputs, *columns], rows=len(inputs)))
     return reports

@@ -12,3 +12,23 @@ def test_passwords_never_survive_redaction():
 def test_network_urls():
     assert all(map(is_network_url, ["rtsp://h/x", "RTMP://h/app", "udp://127.0.0.1:5000", "https://h/x.m3u8"]))
     assert not any(map(is_network_url, ["clip.mp4", "/dev/video0", "0", "file:///x.mp4"]))
+
+
+def test_every_credential_form_a_camera_accepts_is_hidden():
+    cases = {
+        "rtsp://user:p@ssw0rd@host/x": ("p@ssw0rd", "ssw0rd"),
+        "rtsp://:secret@host/x": ("secret",),
+        "rtsp://admin:pa%40ss%3Aword@10.0.0.2:554/stream1": ("pa%40ss", "word"),
+        "rtsp://tokenonly@host/live": ("tokenonly",),
+        "rtsp://u:pa/ss@host/x": ("pa/ss", "ss@"),
+        "rtsp://host/live?user=a&password=hunter2&channel=1": ("hunter2",),
+        "https://cdn.example/hls.m3u8?token=abc123&sig=deadbeef": ("abc123", "deadbeef"),
+        "rtmp://live.example/app?key=streamkey42": ("streamkey42",),
+    }
+    for url, secrets in cases.items():
+        for text in (url, f"cannot open '{url}': refused", f"{url} and rtsp://o:other@h2/y"):
+            shown = redact(text)
+            assert not any(s in shown for s in secrets), (url, shown)
+            assert "other@" not in shown
+    assert redact("rtsp://host/live?user=a&password=x&channel=1").endswith("channel=1")
+    assert redact("rtsp://cam:secret@10.0.0.5/s") == "rtsp://cam:***@10.0.0.5/s"
