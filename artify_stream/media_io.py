@@ -167,10 +167,6 @@ class CompleteGops:
     codec: str
     size: tuple[int, int]
 
-    @property
-    def restart_time(self) -> Fraction:
-        return self.restart_pts * self.time_base
-
     @classmethod
     def read(cls, path: Path) -> CompleteGops | None:
         """None when nothing can be kept (no complete GOP, or the file does not read)."""

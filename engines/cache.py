@@ -159,7 +159,8 @@ class EngineCache:
         return path
 
     def workdir(self, key: CacheKey) -> Path:
-        """A folder a backend manages itself (torch.compile's Inductor cache), recorded under `key`."""
+        """A folder a backend manages itself (torch.compile's Inductor cache) under `key`. A new one is
+        recorded only by `commit_workdir`, once the backend's build has been verified."""
         folder = self.entry_dir(key)
         try:
             if json.loads((folder / ENTRY_FILE).read_text()).get("key") == key.to_dict():
@@ -168,8 +169,13 @@ class EngineCache:
             pass
         self.invalidate(key)
         folder.mkdir(parents=True, exist_ok=True)
-        self._write_entry(key, folder, {"artifact": None})
         return folder
+
+    def commit_workdir(self, key: CacheKey) -> None:
+        """Record a verified workdir (a no-op when it is recorded already)."""
+        folder = self.entry_dir(key)
+        if not (folder / ENTRY_FILE).exists():
+            self._write_entry(key, folder, {"artifact": None})
 
     def invalidate(self, key: CacheKey) -> None:
         shutil.rmtree(self.entry_dir(key), ignore_errors=True)

@@ -34,7 +34,12 @@ class CompiledEngine(DeviceEngine):
         # overwritten by the next replay: the Engine contract (valid until the next call).
         mode = "reduce-overhead" if self.device.type == "cuda" else "default"
         self.compiled = torch.compile(module, mode=mode, fullgraph=True, dynamic=True)
-        verify_engine(self._run, reference, spec)
+        try:
+            verify_engine(self._run, reference, spec)
+        except Exception:
+            cache.invalidate(key)  # an unverified build is never recorded as a cache entry
+            raise
+        cache.commit_workdir(key)
 
     def _run(self, frames: torch.Tensor) -> torch.Tensor:
         # Inductor reads its cache folder from the environment whenever it compiles (the first call,

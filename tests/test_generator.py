@@ -64,8 +64,10 @@ def test_resize_convolution_leaves_no_checkerboard_on_a_flat_input():
         assert ((phases.max() - phases.min()) > 1e-4) == has_pattern, upsample
 
 
-def test_every_parameter_gets_a_gradient():
-    g = Generator(GeneratorConfig(residual_blocks=2, base_width=8))
+@pytest.mark.parametrize("separable", [False, True])  # the dense teacher and the separable lite student
+def test_every_parameter_gets_a_gradient(separable):
+    lite = {"separable": True, "upsample": "resize"} if separable else {}
+    g = Generator(GeneratorConfig(residual_blocks=2, base_width=8, **lite))
     g(torch.rand(2, 3, 16, 16)).mean().backward()
     for name, p in g.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name

@@ -24,15 +24,15 @@ def best_epoch(records: list[dict], first_ranked: int) -> int | None:
 
 STUDENT_RULE = (
     "among epochs meeting the most evaluate targets: the one closest to its teacher, by the largest relative "
-    "gap over edge F1, colour ratio, flatness gain and saturation ratio (flicker counting only when worse "
-    "than the teacher's)"
+    "gap over P(cartoon), edge F1, colour ratio, flatness gain and saturation ratio (flicker counting only "
+    "when worse than the teacher's)"
 )
-COMPARED = ("edge_f1", "colour_ratio", "flatness_gain", "saturation_ratio")
+COMPARED = ("p_cartoon", "edge_f1", "colour_ratio", "flatness_gain", "saturation_ratio")
 
 
 def teacher_gap(figures: dict, teacher: dict) -> float:
     """The largest relative difference between a student's figures and its teacher's."""
-    gaps = [abs(figures[k] - teacher[k]) / max(abs(teacher[k]), 1e-9) for k in COMPARED]
+    gaps = [abs(figures[k] - teacher[k]) / max(abs(teacher[k]), 1e-9) for k in COMPARED if k in figures and k in teacher]
     if "flicker_ratio" in figures and "flicker_ratio" in teacher:
         gaps.append(max(0.0, figures["flicker_ratio"] - teacher["flicker_ratio"]) / teacher["flicker_ratio"])
     return max(gaps)
