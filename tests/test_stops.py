@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def start(*args) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "cli", *map(str, args)], env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "artify_entry", *map(str, args)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
@@ -131,9 +131,30 @@ def test_an_interrupted_folder_is_counted_and_continued(tiny_model, long_clip, t
     assert not list(out.glob("*partial*"))
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.3, 0.8])
+def _wait_until_sigint_is_default(pid: int, timeout: float = 10.0) -> None:
+    """Until the interpreter has caught SIGINT (its own handler, set while it starts) and our first
+    module has set it back to the default."""
+    deadline, seen_caught = time.monotonic() + timeout, False
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return  # ended already
+        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if caught & (1 << (signal.SIGINT - 1)):
+            seen_caught = True
+        elif seen_caught:
+            return
+        time.sleep(0.0005)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 0.8])
 def test_ctrl_c_in_the_first_second_prints_no_traceback(tiny_model, long_clip, tmp_path, delay):
+    """What we can promise: from the moment our first module runs (it sets SIGINT to its default,
+    which /proc shows as SIGINT no longer caught), a Ctrl-C never prints a traceback. Before that the
+    interpreter is still starting up, which is Python's own and not ours."""
     proc = stylize(tiny_model, long_clip, tmp_path / "out.mp4")
+    _wait_until_sigint_is_default(proc.pid)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
