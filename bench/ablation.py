@@ -55,10 +55,11 @@ DRAW_STEPS: list[tuple[str, dict]] = [
     ("+projected D on EfficientNet-Lite0 features (for the texture D), hinge",
      {"texture_weight": 0.0, "projected_weight": DRAW.projected_weight, "gan_loss": DRAW.gan_loss}),
     ("+DiffAugment", {"diff_augment": DRAW.diff_augment}),
-    ("feature anchors for the pixel toon anchor and structure (= draw)",
+    ("feature anchors for the pixel toon anchor and structure",
      {"toon_weight": DRAW.toon_weight, "toon_feature_weight": DRAW.toon_feature_weight,
       "structure_weight": DRAW.structure_weight, "content_weight": DRAW.content_weight,
       "temporal_weight": DRAW.temporal_weight}),
+    ("+region colour anchor (= draw)", {"region_colour_weight": DRAW.region_colour_weight}),
 ]
 DRAW_EXTRAS: list[tuple[str, dict]] = [
     ("draw +temporal", {"temporal_weight": REC.temporal_weight}),

@@ -107,6 +107,7 @@ class TrainConfig(RunConfigFile):
     toon_feature_weight: float = 0.0  # the same anchor in backbone features (does not average thin lines away)
     tv_weight: float = 0.0
     colour_weight: float = 0.0  # AnimeGANv2 YUV colour loss against the photo
+    region_colour_weight: float = 0.0  # YUV means of 8x8 regions kept: the photo's colours (and skin tones)
     gray_style_weight: float = 0.0  # AnimeGANv2 Gram loss, grayscale output vs grayscale cartoons
     temporal_weight: float = 0.0  # compound regularization: G(T(x) + noise) = T(G(x))
     ema_decay: float = 0.0  # 0: off; else the model file holds the EMA of G's weights
@@ -153,7 +154,7 @@ class TrainConfig(RunConfigFile):
                        f"diff_augment takes ops from {DIFF_AUGMENT_OPS}, got {self.diff_augment!r}"))
         weights = ("content_weight", "adversarial_weight", "surface_weight", "texture_weight", "projected_weight",
                    "structure_weight",
-                   "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "gray_style_weight", "temporal_weight")
+                   "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "region_colour_weight", "gray_style_weight", "temporal_weight")
         checks += [(getattr(self, w) >= 0, f"{w} must be >= 0, got {getattr(self, w)}") for w in weights]
         for ok, message in checks:
             if not ok:
@@ -215,6 +216,7 @@ PRESETS["draw"] = replace(
     epochs=40, init_epochs=3,
     texture_weight=0.0, projected_weight=1.0, gan_loss="hinge", diff_augment="color,translation,cutout",
     content_weight=0.2, toon_weight=0.0, toon_feature_weight=0.2, structure_weight=0.0, temporal_weight=0.0,
+    region_colour_weight=5.0,
 )
 
 

@@ -204,6 +204,8 @@ class Training(EpochRun):
                 terms["tv"] = cfg.tv_weight * L.total_variation(fake)
             if cfg.colour_weight:
                 terms["colour"] = cfg.colour_weight * L.colour_loss(fake, photo)
+            if cfg.region_colour_weight:
+                terms["region_colour"] = cfg.region_colour_weight * L.region_colour_loss(fake, photo)
             if temporal is not None:
                 change, output_of_changed = temporal
                 terms["temporal"] = cfg.temporal_weight * L.temporal_loss(output_of_changed, change.warp(fake))

@@ -59,3 +59,15 @@ def test_bad_switch_values_are_config_errors():
         TrainConfig(diff_augment="colour")
     with pytest.raises(ConfigError, match="projected_taps"):
         TrainConfig(projected_taps=(16,))
+
+
+def test_region_colour_anchor_forgives_ink_lines_and_punishes_a_colour_shift():
+    from trainer.losses import region_colour_loss
+
+    photo = torch.full((1, 3, 64, 64), 0.5)
+    photo[:, 0] = 0.4  # a brownish skin tone
+    inked = photo.clone()
+    inked[..., 30:32, :] = 0.0  # a 2 px black outline across it
+    paler = photo + 0.15
+    assert region_colour_loss(inked, photo) < region_colour_loss(paler, photo) / 2
+    assert region_colour_loss(photo, photo) == 0
