@@ -326,7 +326,8 @@ Each figure is the mean over the photos, for the input and the output:
   to the kit's cartoons and photos, whose features the judge file carries. A cartoon is nearer the cartoons.
 
 - faces kept: share of the faces OpenCV's Haar cascade ({CASCADE}) finds in the input that it
-  finds again in the output (IoU >= {MATCH_IOU}).
+  finds again in the output (IoU >= {MATCH_IOU}); and how far the face centres' colour moved
+  (CIELAB: L* shift, > 0 paler; delta E), since a cartoon must not change a person's skin tone.
 
 - edge F1: Canny edges (3x3 Gaussian, thresholds {CANNY_LOW}/{CANNY_HIGH}) of output vs input, an edge
   matching within {EDGE_TOLERANCE_PX} px; F1 of precision and recall. Structure kept.
@@ -411,6 +412,7 @@ def _print_evaluation(reports: dict, data) -> None:
                  ("KID to cartoons", "judge_kid_cartoons", lambda r: r.judge["kid_cartoons"]),
                  ("KID to photos", "judge_kid_photos", lambda r: r.judge["kid_photos"])]
     rows += [("faces kept", None, lambda r: r.face_share if r.face_share is not None else float("nan")),
+             ("face lightness shift (L*)", None, lambda r: r.face_lightness_shift),
              ("edge F1", None, lambda r: r.edge_f1), ("colours / 1000 px", "colours_per_kpx", None),
              ("flatness", "flatness", None), ("saturation", "saturation", None), ("contrast", "contrast", None),
              ("checkerboard", "checkerboard", None)]

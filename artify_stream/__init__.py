@@ -5,7 +5,7 @@ Scripting a job::
     from artify_stream import stylize_video, VideoOptions
     from engines import create_engine
 
-    engine = create_engine("artify-toon")
+    engine = create_engine("artify-draw")
     report = stylize_video("in.mp4", "out.mp4", engine, VideoOptions(long_side=720))
 
 The names below load on first use, so `import artify_stream.errors` (the CLI's start) stays light.

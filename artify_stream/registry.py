@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from artify_stream.errors import ModelFileError
 from artify_stream.model_file import MODEL_SUFFIX, ModelFile, load_model_file
 
+log = logging.getLogger(__name__)
+
 BUNDLED_DIR = Path(__file__).parent / "models"
-DEFAULT_MODEL = "artify-toon"
+DEFAULT_MODEL = "artify-draw"
 #: Bundled names that were replaced: asking for one says by what.
-RETIRED = {"artify-small": "artify-toon (retrained: it makes cartoons; artify-toon-lite is its real-time student)"}
+RETIRED = {"artify-small": "artify-draw (retrained twice: it draws cartoons; artify-draw-lite is its real-time student)"}
+#: Bundled models kept though no longer the choice: why (`artify info` and the README say it too).
+SUPERSEDED = {
+    "artify-toon": "soft (a smoothing, not a drawing); superseded by artify-draw, which is trained from it",
+    "artify-toon-lite": "soft; superseded by artify-draw-lite, which is distilled starting from it",
+}
 
 
 def bundled_models() -> dict[str, Path]:
@@ -33,6 +41,8 @@ def resolve_model_path(name_or_path: str | Path | None) -> Path:
     if str(name_or_path) not in models:
         known = ", ".join(models) or "none"
         raise ModelFileError(f"unknown model {name_or_path!r}: pass a model file path or a bundled name ({known})")
+    if str(name_or_path) in SUPERSEDED:
+        log.info("model %s: %s", name_or_path, SUPERSEDED[str(name_or_path)])
     return models[str(name_or_path)]
 
 

@@ -5,7 +5,7 @@
     python bench/ablation.py --set draw ... --epochs 2   # issue 17: the adversarial signal that draws
 
 `--set draw` fine-tunes the previous bundled model (`init_from=artify-toon`, no initialization)
-with each change of the `draw` recipe added in turn to `recommended`'s adversarial phase.
+with each change of the `draw` recipe added in turn to `toon`'s adversarial phase.
 
 Every row trains the small CPU generator (4 blocks, width 32, 128 crops, batch 8) for the same
 number of epochs and reports the validation figures of the epoch the selection rule picks, and
@@ -28,7 +28,7 @@ from trainer.loop import Training  # noqa: E402
 from trainer.selection import best_epoch  # noqa: E402
 
 PAPER = PRESETS["paper"]
-REC = PRESETS["recommended"]
+REC = PRESETS["toon"]  # `recommended` when this chain was measured
 # Each step adds to the one before; the last of the chain is `recommended` (at the ablation's budget).
 STEPS: list[tuple[str, dict]] = [
     ("paper", {}),
@@ -38,7 +38,7 @@ STEPS: list[tuple[str, dict]] = [
     ("+temporal", {"temporal_weight": REC.temporal_weight}),
     ("+toon init+anchor", {"init_loss": "toon", "init_lr": REC.init_lr, "toon_weight": REC.toon_weight,
                            "content_weight": REC.content_weight, "content_layer": REC.content_layer}),
-    ("+mean-shift structure (= recommended)", {"structure_weight": REC.structure_weight, "superpixel": REC.superpixel,
+    ("+mean-shift structure (= toon, then recommended)", {"structure_weight": REC.structure_weight, "superpixel": REC.superpixel,
                                               "structure_space": REC.structure_space}),
 ]
 # Measured on top of `recommended`, left out of it (each row: recommended + this alone).
@@ -51,7 +51,7 @@ EXTRAS: list[tuple[str, dict]] = [
 ]
 DRAW = PRESETS["draw"]
 DRAW_STEPS: list[tuple[str, dict]] = [
-    ("recommended's adversarial phase (texture D, pixel toon anchor, structure)", {}),
+    ("toon's adversarial phase (texture D, pixel toon anchor, structure)", {}),
     ("+projected D on EfficientNet-Lite0 features (for the texture D), hinge",
      {"texture_weight": 0.0, "projected_weight": DRAW.projected_weight, "gan_loss": DRAW.gan_loss}),
     ("+DiffAugment", {"diff_augment": DRAW.diff_augment}),
@@ -86,7 +86,7 @@ def configs(epochs: int, init_epochs: int) -> list[tuple[str, object]]:
         config = replace(config, **change)
         out.append((name, config))
     recommended = config
-    assert recommended == REC.with_overrides(epochs=epochs, init_epochs=init_epochs), "the chain must end at recommended"
+    assert recommended == REC.with_overrides(epochs=epochs, init_epochs=init_epochs), "the chain must end at toon"
     out += [(name, replace(recommended, **change)) for name, change in EXTRAS]
     return out
 

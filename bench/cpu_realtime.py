@@ -1,6 +1,6 @@
 """Real time on a CPU: the bundled models against OpenCV's cartoon filters, in one run.
 
-    python bench/cpu_realtime.py CLIP_640x360 [--models artify-toon,artify-toon-lite,artify-toon-lite@torch:bf16]
+    python bench/cpu_realtime.py CLIP_640x360 [--models artify-draw,artify-draw-lite,artify-draw-lite@torch:bf16]
         [--markdown]
         [--photos DIR_OR_SPLIT --eval-clip CLIP ...]
 
@@ -101,7 +101,7 @@ def filter_speed(name: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("clip", type=Path)
-    ap.add_argument("--models", default="artify-toon,artify-toon-lite")
+    ap.add_argument("--models", default="artify-draw,artify-draw-lite")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--photos", type=Path, help="evaluate on these photos too (a folder or a run's split.json)")
     ap.add_argument("--eval-clip", type=Path, action="append", default=[], help="clips for the flicker ratio")

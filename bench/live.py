@@ -1,6 +1,6 @@
 """Live latency and memory: a generated source played in real time through the live session.
 
-    python bench/live.py [--seconds 60] [--model artify-toon] [--engine auto] [--size 640] [--source 720p]
+    python bench/live.py [--seconds 60] [--model artify-draw] [--engine auto] [--size 640] [--source 720p]
 
 Reports end-to-end latency p50/p95 (capture -> written to the sink), fps in and out, drops, and
 every 10 s the process's resident memory and the window's latency p95: memory at the end vs after
@@ -74,7 +74,7 @@ class Sampler:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--model", default="artify-toon")
+    ap.add_argument("--model", default="artify-draw")
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--device", default="auto")

@@ -1,6 +1,6 @@
 """Pipeline benchmark: each stage alone and the whole threaded pipeline, on one clip, in one run.
 
-    python bench/pipeline.py [CLIP] [--model artify-toon] [--engine auto] [--batch 4]
+    python bench/pipeline.py [CLIP] [--model artify-draw] [--engine auto] [--batch 4]
 
 Prints decode-only, stylize-only (engine on preloaded frames), encode-only and pipeline fps,
 and the pipeline's fps as a fraction of the slowest stage alone (goal: >= 0.90).
@@ -68,7 +68,7 @@ def encode_only(frames: list, options: VideoOptions, rate) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("clip", nargs="?", type=Path, default=DEFAULT_CLIP)
-    ap.add_argument("--model", default="artify-toon")
+    ap.add_argument("--model", default="artify-draw")
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--device", default="auto")

@@ -1,6 +1,6 @@
 """Model file -> Engine: one call, one interface (uint8 NHWC frames in and out).
 
-    engine = create_engine("artify-toon")            # --engine auto: fastest here, says why
+    engine = create_engine("artify-draw")            # --engine auto: fastest here, says why
     engine = create_engine(path, "onnx", "fp32", "cpu")
     frames_out = engine(frames_uint8_nhwc)
 

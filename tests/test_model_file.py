@@ -50,16 +50,18 @@ def test_unknown_bundled_name_lists_what_exists():
 
 
 def test_bundled_models_load_and_say_how_they_were_made():
-    assert {DEFAULT_MODEL, "artify-toon-lite"} <= set(bundled_models())
+    assert {DEFAULT_MODEL, "artify-draw-lite", "artify-toon", "artify-toon-lite"} <= set(bundled_models())
     default = load_model(None)
-    assert default.metadata["evaluation"]["targets_met"] == 6  # every target, photos and clip
-    assert default.config.upsample == "resize"
-    lite = load_model("artify-toon-lite")
+    evaluation = default.metadata["evaluation"]
+    assert evaluation["targets_met"] == evaluation["targets"] == 6  # every target, photos and clip
+    assert evaluation["p_cartoon"] >= 0.9 and default.config.upsample == "resize"
+    assert default.metadata["started_from"]["model"].endswith("artify-toon.safetensors")
+    lite = load_model("artify-draw-lite")
     assert lite.config.separable and lite.metadata["teacher"]["config"] == default.config.to_dict()
 
 
 def test_a_retired_name_says_what_replaced_it():
-    with pytest.raises(ModelFileError, match="artify-small' was replaced by artify-toon"):
+    with pytest.raises(ModelFileError, match="artify-small' was replaced by artify-draw"):
         resolve_model_path("artify-small")
 
 

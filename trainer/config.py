@@ -189,7 +189,8 @@ def _paper_round(blocks: int, kernel: int, lr: float, w: float, schedule: str = 
 SMALL = GeneratorConfig(residual_blocks=4, first_kernel=7, base_width=32)
 
 #: Table I of the paper taken literally (its w values go with its own loss scaling, which the
-#: paper does not give), the paper's losses at the CPU size (`paper`), and `recommended`: the
+#: paper does not give), the paper's losses at the CPU size (`paper`), `toon` (the soft artify-toon's
+#: recipe), `draw` and `recommended` (= draw): the
 #: recipe the ablation in the README measured best.
 PRESETS: dict[str, TrainConfig] = {
     "paper-round1": _paper_round(8, 7, 0.005, 10.0),
@@ -198,7 +199,7 @@ PRESETS: dict[str, TrainConfig] = {
     "paper": TrainConfig(generator=SMALL, epochs=25, init_epochs=3, batch_size=8, crop_size=128),
 }
 PRESETS["small-cpu"] = PRESETS["paper"]  # the name the first bundled model was trained with
-PRESETS["recommended"] = replace(
+PRESETS["toon"] = replace(  # `recommended` until issue 17: the recipe of the soft artify-toon
     PRESETS["paper"],
     generator=replace(SMALL, upsample="resize"),
     epochs=35, init_epochs=29, init_loss="toon", init_lr=1e-3,
@@ -208,16 +209,19 @@ PRESETS["recommended"] = replace(
     toon_weight=4.0, temporal_weight=1.0, ema_decay=0.99,
 )
 
-#: Issue 17's recipe: a short toon initialization, then a long adversarial phase whose signal draws:
-#: a D on frozen pretrained features at three scales with edge-smoothed cartoons as fakes, DiffAugment,
-#: and anchors that keep the photo's content without averaging lines away (features, not pixels).
+#: Issue 17's recipe: the soft `artify-toon` (the toon initialization, done) as the start, then an
+#: adversarial phase whose signal draws: a D on frozen pretrained features at three scales with
+#: edge-smoothed cartoons as fakes, DiffAugment, and anchors that keep the photo's content and colours
+#: without averaging lines away (backbone features, 8x8 region colours; no pixel L1).
 PRESETS["draw"] = replace(
-    PRESETS["recommended"],
-    epochs=40, init_epochs=3,
+    PRESETS["toon"],
+    epochs=12, init_epochs=0, init_from="artify-toon",
     texture_weight=0.0, projected_weight=1.0, gan_loss="hinge", diff_augment="color,translation,cutout",
     content_weight=0.2, toon_weight=0.0, toon_feature_weight=0.2, structure_weight=0.0, temporal_weight=0.0,
     region_colour_weight=5.0,
 )
+
+PRESETS["recommended"] = PRESETS["draw"]  # the best measured recipe (README: the ablations)
 
 
 def preset(name: str) -> TrainConfig:

@@ -31,6 +31,7 @@ class DistillConfig(RunConfigFile):
     backbone: str = "efficientnet-lite0"
     clip_frame_step: int = 5  # every n-th frame of --clips becomes a training photo
     ema_decay: float = 0.99
+    init_from: str = ""  # a student model file or bundled name to start from (fine-tuning); "": from scratch
     precision: str = "auto"
     seed: int = 0
     workers: int = 0
@@ -61,6 +62,8 @@ class DistillConfig(RunConfigFile):
 DISTILL_PRESETS: dict[str, DistillConfig] = {
     "lite": DistillConfig(),
     "lite-wide": DistillConfig(generator=replace(LITE, base_width=24, residual_blocks=4)),
+    # artify-draw-lite: the previous student (same architecture) re-taught by the drawing teacher
+    "draw-lite": DistillConfig(epochs=10, init_from="artify-toon-lite"),
 }
 
 

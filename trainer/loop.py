@@ -39,8 +39,6 @@ class Training(EpochRun):
     # ---- set-up -------------------------------------------------------------------------
     def _setup_models(self, train_photos: list[np.ndarray]) -> None:
         cfg = self.config
-        if cfg.init_from:
-            self._load_initial_weights(cfg.init_from)
         cartoons = load_cartoon_source(self.cartoons_src, cfg.video_frame_step)
         smoothed = EdgeSmoothedCartoons(self.paths.edge_cache, cfg.edge_kernel)(cartoons)
         self.dataset_sizes["cartoons"] = len(cartoons)
@@ -61,16 +59,6 @@ class Training(EpochRun):
         self.sched_d = {name: torch.optim.lr_scheduler.LambdaLR(c.optimizer, self._d_lr_factor)
                         for name, c in self.critics.items()}
         self.frame_change = FrameChange()
-
-    def _load_initial_weights(self, name_or_path: str) -> None:
-        from artify_stream.errors import ConfigError
-        from artify_stream.registry import load_model
-
-        start = load_model(name_or_path)
-        if start.config != self.config.generator:
-            raise ConfigError(f"init_from {name_or_path}: its generator {start.config} is not this run's {self.config.generator}")
-        self.generator.load_state_dict(start.build_generator(self.device).state_dict())
-        self.started_from = {"model": str(start.path), "sha256": start.sha256}
 
     def _g_lr_factor(self, epoch: int) -> float:
         cfg = self.config
@@ -139,7 +127,7 @@ class Training(EpochRun):
 
     def _extra_metadata(self) -> dict:
         return {"cartoons": str(self.cartoons_src), "content_backbone": self.content.info.to_dict(),
-                "content_weight": self.config.content_weight, "started_from": getattr(self, "started_from", None)}
+                "content_weight": self.config.content_weight}
 
     def _write_run_files(self) -> None:
         self.paths.content_backbone.write_text(json.dumps(self.content.info.to_dict(), indent=2) + "\n")

@@ -169,6 +169,17 @@ class EpochRun:
     def _write_run_files(self) -> None:
         pass
 
+    def _load_initial_weights(self, name_or_path: str) -> None:
+        """Start G from a model file (config `init_from`): fine-tuning; its architecture must be this run's."""
+        from artify_stream.registry import load_model
+
+        start = load_model(name_or_path)
+        if start.config != self.config.generator:
+            raise ConfigError(f"init_from {name_or_path}: its generator {start.config} is not this run's "
+                              f"{self.config.generator}; pass --set init_from= to train from scratch")
+        self.generator.load_state_dict(start.build_generator(self.device).state_dict())
+        self.started_from = {"model": str(start.path), "sha256": start.sha256}
+
     def _judge(self, figures: dict) -> dict:
         """More figures for the log and the pick (a student's distance to its teacher)."""
         return {}
@@ -198,6 +209,8 @@ class EpochRun:
         self.generator = Generator(cfg.generator).to(self.device)
         if self.channels_last:
             self.generator.to(memory_format=torch.channels_last)
+        if getattr(cfg, "init_from", ""):
+            self._load_initial_weights(cfg.init_from)
         self._setup_models([photos[i] for i in train_idx])
         self.ema = None
         if cfg.ema_decay > 0:
@@ -271,6 +284,7 @@ class EpochRun:
     def model_metadata(self, epoch: int, evaluation: dict | None = None) -> dict:
         return {
             "epoch": epoch,
+            "started_from": getattr(self, "started_from", None),
             "dataset_sizes": self.dataset_sizes,
             "photos": str(self.photos_dir),
             "crop_size": self.config.crop_size,

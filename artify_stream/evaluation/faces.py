@@ -7,6 +7,7 @@ is kept when the output has a detection overlapping the input's (IoU >= 0.3).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
@@ -42,11 +43,42 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union else 0.0
 
 
-def faces_kept(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> tuple[int, int]:
-    """(faces found in the inputs, of those, found again at the same place in the outputs)."""
+def _face_lab(rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Mean CIELAB (L in 0-100) of the middle half of a face box: skin, mostly, not hair or background."""
+    x, y, w, h = box
+    patch = rgb[y + h // 4 : y + 3 * h // 4, x + w // 4 : x + 3 * w // 4]
+    lab = cv2.cvtColor(patch.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    return lab.reshape(-1, 3).mean(0)
+
+
+@dataclass
+class FaceFigures:
+    found: int  # faces found in the inputs
+    kept: int  # of those, found again at the same place in the outputs
+    lightness_shift: float  # mean L* change of the face centres, output - input (skin made paler: > 0)
+    colour_shift: float  # mean CIE76 delta E of the face centres' colour
+
+    @property
+    def share(self) -> float | None:
+        return self.kept / self.found if self.found else None
+
+
+def face_figures(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> FaceFigures:
+    """Faces found, kept, and how far the model moved their colour (a cartoon may restyle a face,
+    but not change the person's skin tone)."""
     found = kept = 0
+    shifts = []
     for photo, output in zip(inputs, outputs):
         before, after = detect_faces(photo), detect_faces(output)
         found += len(before)
         kept += sum(any(_iou(face, other) >= MATCH_IOU for other in after) for face in before)
-    return found, kept
+        shifts += [_face_lab(output, face) - _face_lab(photo, face) for face in before]
+    lightness = float(np.mean([d[0] for d in shifts])) if shifts else 0.0
+    colour = float(np.mean([np.linalg.norm(d) for d in shifts])) if shifts else 0.0
+    return FaceFigures(found, kept, lightness, colour)
+
+
+def faces_kept(inputs: list[np.ndarray], outputs: list[np.ndarray]) -> tuple[int, int]:
+    """(faces found in the inputs, of those, found again at the same place in the outputs)."""
+    figures = face_figures(inputs, outputs)
+    return figures.found, figures.kept

@@ -18,7 +18,7 @@ import torch
 
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import OutputError
-from artify_stream.evaluation.faces import faces_kept
+from artify_stream.evaluation.faces import face_figures
 from artify_stream.evaluation.targets import CartoonTargets
 from artify_stream.evaluation.flicker import ClipMotion, read_clip_frames
 from artify_stream.evaluation.judge import CartoonJudge, load_judge
@@ -56,6 +56,8 @@ class EvaluationReport:
     cartoon_stats: dict[str, float] = field(default_factory=dict)  # the cartoon set's palette and flatness
     faces_found: int = 0  # in the inputs
     faces_kept: int = 0  # of those, found again in the outputs
+    face_lightness_shift: float = 0.0  # L* of the face centres, output - input (> 0: paler skin)
+    face_colour_shift: float = 0.0  # CIE76 delta E of the face centres
 
     @property
     def colour_ratio(self) -> float:
@@ -130,6 +132,8 @@ class EvaluationReport:
             figures["flatness_vs_cartoons"] = self.output["flatness"] - self.cartoon_stats["flatness"]
         if self.face_share is not None:
             figures["faces_kept"] = self.face_share
+            figures["face_lightness_shift"] = self.face_lightness_shift
+            figures["face_colour_shift"] = self.face_colour_shift
         if self.clips:
             figures["flicker_ratio"] = self.flicker_ratio
         figures["targets_met"] = float(sum(self.targets_met().values()))
@@ -143,7 +147,8 @@ class EvaluationReport:
             "input": self.input | {f"judge_{k}": v for k, v in self.judge_input.items()},
             "output": self.output | {f"judge_{k}": v for k, v in self.judge.items()},
             "edge_f1": self.edge_f1,
-            "faces": {"found_in_inputs": self.faces_found, "kept_in_outputs": self.faces_kept},
+            "faces": {"found_in_inputs": self.faces_found, "kept_in_outputs": self.faces_kept,
+                      "lightness_shift": self.face_lightness_shift, "colour_shift": self.face_colour_shift},
             "cartoon_stats": self.cartoon_stats,
             "clips": [asdict(c) | {"flicker_ratio": c.flicker_ratio} for c in self.clips],
             "summary": self.summary(),
@@ -208,10 +213,11 @@ def evaluate(stylizer: Stylizer, data: EvaluationSet, keep_outputs: bool = False
                                  motion.warping_error(motion.frames), motion.warping_error(stylized)))
         if keep_outputs:
             clip_outputs[name] = stylized
-    found, kept = faces_kept(data.photos, outputs)
+    faces = face_figures(data.photos, outputs)
     judged = data.judge.judge(outputs).to_dict() if data.judge else {}
     report = EvaluationReport(len(data.photos), means_in, means_out, f1, clips, judged, data.input_judge(),
-                              data.judge.cartoon_stats if data.judge else {}, found, kept)
+                              data.judge.cartoon_stats if data.judge else {}, faces.found, faces.kept,
+                              faces.lightness_shift, faces.colour_shift)
     kept = {"photos": outputs, "clips": clip_outputs} if keep_outputs else {}
     return report, kept
 

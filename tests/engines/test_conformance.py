@@ -42,7 +42,7 @@ def cases():
     yield pytest.param("tensorrt", "fp16", "cuda", no_tensorrt(), marks=pytest.mark.gpu)
 
 
-@pytest.fixture(scope="module", params=["artify-toon", "artify-toon-lite"])
+@pytest.fixture(scope="module", params=["artify-draw", "artify-draw-lite"])
 def reference(request):
     """Each bundled model (the default and its real-time student) on the bundled photos."""
     model = load_model(request.param)

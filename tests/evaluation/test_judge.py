@@ -75,3 +75,13 @@ def test_faces_found_in_a_photo_are_lost_in_a_blank_output_and_kept_by_identity(
     assert len(detect_faces(astronaut)) == 1
     assert faces_kept([astronaut], [astronaut]) == (1, 1)
     assert faces_kept([astronaut], [np.full_like(astronaut, 128)]) == (1, 0)
+
+
+def test_a_paler_face_is_measured_as_a_lightness_shift():
+    from artify_stream.evaluation.faces import face_figures
+
+    astronaut = photos()[1]
+    paler = np.clip(astronaut.astype(np.int16) + 40, 0, 255).astype(np.uint8)
+    same, lighter = face_figures([astronaut], [astronaut]), face_figures([astronaut], [paler])
+    assert same.lightness_shift == 0 and same.colour_shift == 0
+    assert lighter.lightness_shift > 5 and lighter.colour_shift > 5

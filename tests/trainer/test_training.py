@@ -116,11 +116,18 @@ def test_presets_follow_table_one():
         10, 7, 0.001, 1e-5, 16)
     assert preset("paper-round1").generator.residual_blocks == 8
     assert preset("paper-round2").schedule == "exponential"
-    assert set(PRESETS) >= {"recommended", "paper", "small-cpu"}
+    assert set(PRESETS) >= {"recommended", "paper", "small-cpu", "toon", "draw"}
+    assert preset("recommended") == preset("draw") and preset("draw").init_from == "artify-toon"
     with pytest.raises(ConfigError):
         preset("nope")
     with pytest.raises(ConfigError):
         FAST.with_overrides(init_epochs=5)
+
+
+def test_fine_tuning_a_model_of_another_architecture_says_how_to_start_from_scratch(data, tmp_path):
+    config = FAST.with_overrides(init_from="artify-toon")
+    with pytest.raises(ConfigError, match="init_from="):
+        Training(config, *data, tmp_path / "run").run()
 
 
 def test_cli_train_then_stylize_with_the_exported_model(data, tmp_path):
@@ -129,7 +136,7 @@ def test_cli_train_then_stylize_with_the_exported_model(data, tmp_path):
     args = [sys.executable, "-m", "cli", "train", "--photos", data[0], "--cartoons", data[1], "--out", run,
             "--epochs", "1", "--init-epochs", "1", "--batch-size", "2", "--crop-size", "24",
             "--residual-blocks", "1", "--base-width", "8", "--precision", "fp32", "--set", "validation_photos=2",
-            "--set", "eval_size=32"]
+            "--set", "eval_size=32", "--set", "init_from="]
     r = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert "epoch 1" in r.stderr
@@ -146,7 +153,7 @@ def test_torchrun_two_gloo_processes(data, tmp_path):
             "-m", "cli", "train", "--photos", data[0], "--cartoons", data[1], "--out", run,
             "--epochs", "2", "--init-epochs", "1", "--batch-size", "1", "--crop-size", "24",
             "--residual-blocks", "1", "--base-width", "8", "--precision", "fp32", "--device", "cpu",
-            "--set", "validation_photos=2", "--set", "eval_size=32"]
+            "--set", "validation_photos=2", "--set", "eval_size=32", "--set", "init_from="]
     r = subprocess.run(list(map(str, args)), capture_output=True, text=True, env=env, timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]
     logs = [json.loads(ln) for ln in (run / "log.jsonl").read_text().splitlines()]
@@ -164,7 +171,7 @@ def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(data, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
     args = [sys.executable, "-m", "cli", "train", "--photos", data[0], "--cartoons", data[1], "--out", run,
             "--epochs", "200", "--init-epochs", "1", "--batch-size", "2", "--crop-size", "24", "--residual-blocks", "1",
-            "--base-width", "8", "--precision", "fp32", "--set", "validation_photos=2", "--set", "eval_size=32"]
+            "--base-width", "8", "--precision", "fp32", "--set", "validation_photos=2", "--set", "eval_size=32", "--set", "init_from="]
     proc = subprocess.Popen(list(map(str, args)), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
