@@ -80,36 +80,12 @@ Preset = Enum("Preset", {name: name for name in PRESETS}, type=str)  # the CLI's
 
 
 def _parse_setting(text: str, config_class: type = TrainConfig) -> tuple[str, object]:
-    """KEY=VALUE for any field of the config (or its generator), typed by the field (`--dry-run` shows it)."""
-    import dataclasses
+    from artify_stream.errors import ConfigError
 
-    key, sep, raw = text.partition("=")
-    types = {f.name: f.type for f in dataclasses.fields(config_class)}
-    types.pop("generator")
-    from artify_stream.generator_config import GeneratorConfig
-
-    types.update({f.name: f.type for f in dataclasses.fields(GeneratorConfig)})
-    key = key.strip().replace("-", "_")
-    if not sep or key not in types:
-        raise typer.BadParameter(f"{text!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(types))}")
-    kind = str(types[key])
     try:
-        if "bool" in kind:
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-                raise ValueError(raw)
-            return key, raw.lower() in ("true", "1", "yes", "on")
-        if "tuple" in kind:
-            number = int if "tuple[int" in kind else float
-            return key, tuple(number(v) for v in raw.split(","))
-        if raw.lower() == "none" and "None" in kind:
-            return key, None
-        if "int" in kind:
-            return key, int(raw)
-        if "float" in kind:
-            return key, float(raw)
-        return key, raw
-    except ValueError:
-        raise typer.BadParameter(f"{text!r}: {raw!r} is not a {kind}") from None
+        return config_class.parse_setting(text)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @command()

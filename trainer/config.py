@@ -52,6 +52,34 @@ class RunConfigFile:
                 data[name] = tuple(data[name])
         return cls(**data)
 
+    @classmethod
+    def parse_setting(cls, text: str) -> tuple[str, object]:
+        """`--set KEY=VALUE` for any field of the config (or its generator), typed by the field."""
+        key, sep, raw = text.partition("=")
+        types = {f.name: f.type for f in fields(cls) if f.name != "generator"}
+        types.update({f.name: f.type for f in fields(GeneratorConfig)})
+        key = key.strip().replace("-", "_")
+        if not sep or key not in types:
+            raise ConfigError(f"{text!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(types))}")
+        kind = str(types[key])
+        try:
+            if "bool" in kind:
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                return key, raw.lower() in ("true", "1", "yes", "on")
+            if "tuple" in kind:
+                number = int if "tuple[int" in kind else float
+                return key, tuple(number(v) for v in raw.split(","))
+            if raw.lower() == "none" and "None" in kind:
+                return key, None
+            if "int" in kind:
+                return key, int(raw)
+            if "float" in kind:
+                return key, float(raw)
+            return key, raw
+        except ValueError:
+            raise ConfigError(f"{text!r}: {raw!r} is not a {kind}") from None
+
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 

@@ -71,3 +71,16 @@ def test_region_colour_anchor_forgives_ink_lines_and_punishes_a_colour_shift():
     paler = photo + 0.15
     assert region_colour_loss(inked, photo) < region_colour_loss(paler, photo) / 2
     assert region_colour_loss(photo, photo) == 0
+
+
+def test_set_values_are_typed_by_the_config_field():
+    from trainer.distill_config import DistillConfig
+
+    assert TrainConfig.parse_setting("projected_taps=2,4") == ("projected_taps", (2, 4))
+    assert TrainConfig.parse_setting("init-from=") == ("init_from", "")
+    assert TrainConfig.parse_setting("d_lr=none") == ("d_lr", None)
+    assert DistillConfig.parse_setting("init_from=artify-toon-lite") == ("init_from", "artify-toon-lite")
+    with pytest.raises(ConfigError, match="is not a"):
+        TrainConfig.parse_setting("epochs=many")
+    with pytest.raises(ConfigError, match="KEY one of"):
+        TrainConfig.parse_setting("no_such_field=1")
