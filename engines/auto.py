@@ -83,6 +83,10 @@ def explicit_choice(backend: str, precision: str, device: str, facts: MachineFac
     if precision == "auto":
         precision = default_precision(fmt, device_type, facts.cpu_bf16)
     fmt.check(precision, device_type)
+    if precision == "bf16" and device_type == "cpu" and not facts.cpu_bf16:
+        log.warning("bf16 was asked for, but this CPU has no native bf16 (AVX-512 BF16 or AMX): it runs emulated, "
+                    "slower than fp32")
+        return Choice(EngineSpec(backend, precision, device), "asked for; bf16 emulated on this CPU")
     return Choice(EngineSpec(backend, precision, device), "asked for")
 
 

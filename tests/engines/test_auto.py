@@ -92,3 +92,16 @@ def test_bad_frames_are_refused_with_the_shape(tiny_model):
         engine(np.zeros((8, 8, 3), np.uint8))  # one frame without its batch axis
     with pytest.raises(EngineError, match="at least 4x4"):
         engine(torch.zeros(1, 3, 8, 3, dtype=torch.uint8))
+
+
+def test_emulated_bf16_on_a_cpu_says_so(caplog):
+    import logging
+
+    from engines.auto import MachineFacts, explicit_choice
+
+    facts = MachineFacts.gather()
+    no_bf16 = type(facts)(**{**facts.__dict__, "cpu_bf16": False})
+    with caplog.at_level(logging.WARNING, logger="engines.auto"):
+        choice = explicit_choice("torch", "bf16", "cpu", no_bf16)
+    assert choice.spec.precision == "bf16" and "emulated" in choice.reason
+    assert "no native bf16" in caplog.text
