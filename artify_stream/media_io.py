@@ -110,16 +110,30 @@ def check_video_encoder(name: str) -> str:
     return codec.canonical_name
 
 
+#: Encoders that refuse limited-range yuv420p without a strictness override: their full-range twin.
+FULL_RANGE_ONLY = {"mjpeg": "yuvj420p", "ljpeg": "yuvj420p"}
+
+
+def encoder_pixel_format(name: str) -> str:
+    """yuv420p where the encoder takes it (every player does), else what it takes: mjpeg needs
+    full-range yuvj420p; an RGB-only encoder (png, qtrle...) gets its first listed format."""
+    if name in FULL_RANGE_ONLY:
+        return FULL_RANGE_ONLY[name]
+    formats = [f.name for f in (av.Codec(name, "w").video_formats or [])]
+    return "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+
+
 def add_video_encoder(container, settings: EncoderSettings, rate: Fraction, size: tuple[int, int],
                       time_base: Fraction, target: Path):
-    """A yuv420p video stream keeping the caller's time base (so source pts pass through unchanged)."""
+    """A video stream (yuv420p where the encoder takes it) keeping the caller's time base (so source
+    pts pass through unchanged)."""
     check_video_encoder(settings.codec)
     try:
         stream = container.add_stream(settings.codec, rate=rate)
     except (av.error.FFmpegError, ValueError) as exc:
         raise ConfigError(f"{target}: encoder {settings.codec!r} is not available ({exc})") from exc
     stream.width, stream.height = size
-    stream.pix_fmt = "yuv420p"
+    stream.pix_fmt = encoder_pixel_format(settings.codec)
     stream.time_base = time_base
     stream.codec_context.time_base = time_base
     stream.codec_context.gop_size = max(1, round(float(rate) * settings.keyframe_seconds))

@@ -159,3 +159,13 @@ def test_frames_survive_an_engine_that_reuses_its_output_buffer(tmp_path):
     assert all(np.abs(o - s).mean() < 12 for o, s in zip(output, source))
     # ...which this clip would show: the first and last frame of a batch differ far more than that
     assert np.abs(source[0] - source[2]).mean() > 20
+
+
+def test_mjpeg_gets_the_full_range_pixels_it_needs(engine, tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.avi"
+    write_clip(src, frames=6)
+    report = VideoPipeline(engine, VideoOptions(codec="mjpeg")).run(src, dst)
+    assert report.frames == 6
+    with av.open(str(dst)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "mjpeg" and stream.codec_context.pix_fmt == "yuvj420p"
