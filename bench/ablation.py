@@ -63,8 +63,9 @@ DRAW_STEPS: list[tuple[str, dict]] = [
 ]
 DRAW_EXTRAS: list[tuple[str, dict]] = [
     ("draw +temporal", {"temporal_weight": REC.temporal_weight}),
+    ("draw, region colour anchor x4 (20)", {"region_colour_weight": 4 * DRAW.region_colour_weight}),
 ]
-FIGURES = ("p_cartoon", "kid_cartoons", "kid_photos", "edge_f1", "faces_kept", "colours_vs_cartoons",
+FIGURES = ("p_cartoon", "kid_cartoons", "kid_photos", "edge_f1", "faces_kept", "face_lightness_shift", "colours_vs_cartoons",
            "flatness_vs_cartoons", "checkerboard", "flicker_ratio", "targets_met")
 
 

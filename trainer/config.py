@@ -243,7 +243,7 @@ PRESETS["toon"] = replace(  # `recommended` until issue 17: the recipe of the so
 #: without averaging lines away (backbone features, 8x8 region colours; no pixel L1).
 PRESETS["draw"] = replace(
     PRESETS["toon"],
-    epochs=12, init_epochs=0, init_from="artify-toon",
+    epochs=5, init_epochs=0, init_from="artify-toon",
     texture_weight=0.0, projected_weight=1.0, gan_loss="hinge", diff_augment="color,translation,cutout",
     content_weight=0.2, toon_weight=0.0, toon_feature_weight=0.2, structure_weight=0.0, temporal_weight=0.0,
     region_colour_weight=5.0,
