@@ -50,6 +50,7 @@ def main() -> None:
         pool = [p for p in photo_paths(args.cartoons) if not p.name.startswith(NOT_DRAWN)]
         picks = np.random.default_rng(0).choice(len(pool), len(inputs), replace=False)
         cartoons = [read_image(pool[i]).rgb for i in picks]
+        print("kit cartoons shown (credit them):", " ".join(pool[i].name for i in picks))
     rows = []
     for i, rgb in enumerate(inputs):
         frames = torch.from_numpy(np.ascontiguousarray(rgb))[None]

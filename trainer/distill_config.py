@@ -63,7 +63,7 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
     "lite": DistillConfig(),
     "lite-wide": DistillConfig(generator=replace(LITE, base_width=24, residual_blocks=4)),
     # artify-draw-lite: the previous student (same architecture) re-taught by the drawing teacher
-    "draw-lite": DistillConfig(epochs=10, init_from="artify-toon-lite"),
+    "draw-lite": DistillConfig(epochs=16, init_from="artify-toon-lite"),
 }
 
 
