@@ -58,7 +58,8 @@ def test_cpu_choice_is_measured_once_and_remembered(tiny_model, tmp_path):
 
     first = choose("auto", "auto", "cpu", CPU_BF16, model.sha256, cache, build)
     assert sorted(built) == ["onnx fp32 on cpu", "torch bf16 on cpu", "torch fp32 on cpu"]
-    assert "fastest measured on this CPU" in first[0].reason and len(first) == 3
+    # which engine wins is timing; either way the reason says it was measured
+    assert ("fastest measured on this CPU" in first[0].reason or "of the fastest" in first[0].reason) and len(first) == 3
     for name in ("torch bf16", "torch fp32", "onnx fp32"):
         assert name in first[0].reason  # every timing is shown
     built.clear()
