@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from artify_stream.evaluation.inputs import load_photos
-from artify_stream.evaluation.judge import CartoonJudge
+from artify_stream.evaluation.judge import head_features
+from artify_stream.features import FrozenFeatures
 from artify_stream.evaluation.measures import colours_per_kpx, flatness
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError
@@ -92,12 +93,8 @@ def fit_judge(photos_dir: Path, cartoons_dir: Path, out: Path, config: JudgeFitC
     cartoon_held = rng.random(len(cartoons)) < config.held_out_share
     log(f"features of {len(photos)} photos and {len(cartoons)} cartoons ({len(set(families))} styles)")
 
-    # A judge without its tensors yet: only its backbone is used here.
-    probe = CartoonJudge.__new__(CartoonJudge)
-    from artify_stream.features import FrozenFeatures
-
-    probe.backbone = FrozenFeatures(taps=("head",))
-    fp, fc = probe.features(photos), probe.features(cartoons)
+    backbone = FrozenFeatures(taps=("head",))
+    fp, fc = head_features(backbone, photos), head_features(backbone, cartoons)
 
     def fit(photo_mask: np.ndarray, cartoon_mask: np.ndarray):
         x = np.concatenate([fp[photo_mask], fc[cartoon_mask]])
@@ -127,7 +124,7 @@ def fit_judge(photos_dir: Path, cartoons_dir: Path, out: Path, config: JudgeFitC
     ref_c = fc[rng.choice(fit_c, min(config.reference_cartoons, fit_c.size), replace=False)]
     ref_p = fp[rng.choice(fit_p, min(config.reference_photos, fit_p.size), replace=False)]
     metadata = {
-        "features": probe.backbone.info.to_dict() | {"input": "RGB resized to 224x224, pooled head (1280)"},
+        "features": backbone.info.to_dict() | {"input": "RGB resized to 224x224, pooled head (1280)"},
         "photos": str(photos_dir), "cartoons": str(cartoons_dir), "config": config.__dict__,
         "validation": validation,
         "cartoon_stats": {"colours_per_kpx": float(np.mean([colours_per_kpx(c) for c in cartoons])),

@@ -54,6 +54,15 @@ def kid(features: np.ndarray, reference: np.ndarray, seed: int = 0) -> float:
     return float(np.mean(values))
 
 
+def head_features(backbone, images: list[np.ndarray], batch: int = 32) -> np.ndarray:
+    """The judge's features of uint8 RGB images: `backbone` (FrozenFeatures with the "head" tap) at JUDGE_SIZE."""
+    import torch
+
+    with torch.no_grad():
+        out = [backbone(_preprocess(images[i:i + batch]))[0].double().numpy() for i in range(0, len(images), batch)]
+    return np.concatenate(out) if out else np.zeros((0, 1280))
+
+
 @dataclass
 class JudgeFigures:
     """What the judge says of a set of images."""
@@ -103,12 +112,8 @@ class CartoonJudge:
             raise InputError(f"{path}: not a judge file (missing {sorted(missing)})")
         return cls(tensors, metadata)
 
-    def features(self, images: list[np.ndarray], batch: int = 32) -> np.ndarray:
-        import torch
-
-        with torch.no_grad():
-            out = [self.backbone(_preprocess(images[i:i + batch]))[0].double().numpy() for i in range(0, len(images), batch)]
-        return np.concatenate(out) if out else np.zeros((0, self.weight.size))
+    def features(self, images: list[np.ndarray]) -> np.ndarray:
+        return head_features(self.backbone, images)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         logits = ((features - self.mean) / self.std) @ self.weight + self.bias

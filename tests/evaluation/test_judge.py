@@ -85,3 +85,24 @@ def test_a_paler_face_is_measured_as_a_lightness_shift():
     same, lighter = face_figures([astronaut], [astronaut]), face_figures([astronaut], [paler])
     assert same.lightness_shift == 0 and same.colour_shift == 0
     assert lighter.lightness_shift > 5 and lighter.colour_shift > 5
+
+
+def test_fit_judge_writes_a_loadable_judge_validated_per_style(tmp_path: Path):
+    from PIL import Image
+
+    from trainer.judge_fit import cartoon_family, fit_judge
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "c").mkdir()
+    for i in range(12):  # "photos": smooth noise textures; "cartoons": two styles of drawn shapes
+        texture = cv2.GaussianBlur(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8), (0, 0), 3)
+        Image.fromarray(texture).save(tmp_path / "p" / f"photo-{i:03d}.png")
+        style = "dicebear-micah" if i % 2 else "twemoji"
+        Image.fromarray(drawing(i)).save(tmp_path / "c" / f"{style}-{i:03d}.png")
+    assert cartoon_family(Path("dicebear-big-ears-078.jpg")) == "dicebear-big-ears"
+    out = tmp_path / "judge.safetensors"
+    validation = fit_judge(tmp_path / "p", tmp_path / "c", out, log=lambda *a: None)
+    assert {"dicebear-micah", "twemoji"} <= set(validation["leave_one_style_out"])
+    judge = CartoonJudge.load(out)
+    assert judge.p_cartoon([drawing(99)])[0] > judge.p_cartoon([read_image(tmp_path / "p" / "photo-000.png").rgb])[0]

@@ -40,10 +40,12 @@ def test_slow_engine_drops_old_frames_and_latency_stays_bounded(engine, tmp_path
     assert stats["frames_in"] == 90
     assert stats["dropped"] > 40  # the engine manages ~10 fps of a 30 fps source
     assert 8 <= stats["frames_out"] <= 40  # ~10 fps of 3 s; fewer when a loaded CI machine slows the engine
-    # Bounded: the engine time plus at most about one frame interval of waiting, never a growing queue.
-    assert stats["latency_ms"]["p95"] < 250, stats
+    # Bounded: about one engine call plus a frame interval of waiting, never a growing queue. The
+    # engine's own time per frame is measured from the run (a loaded machine slows it), not assumed.
+    bound = 2 * stats["seconds"] / stats["frames_out"] + 1 / 30
+    assert stats["latency_ms"]["p95"] / 1000 < bound, stats
     latencies = [w - c for w, c, _ in sink.written if c]
-    assert max(latencies[-5:]) < 0.3  # no creep towards the end of the run
+    assert max(latencies[-5:]) < bound  # no creep towards the end of the run
     assert sink.size == (64, 48) and sink.written[0][2].shape == (48, 64, 3)
 
 
