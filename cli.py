@@ -68,11 +68,11 @@ EngineCacheOpt = Annotated[Optional[Path], typer.Option("--engine-cache", help="
 def _make_engine(model: str | None, engine: BackendChoice, precision: PrecisionChoice, device: str,
                  engine_cache: Path | None, quiet: bool = False):
     """Build the engine and say which one runs and why."""
-    from engines import create_engine
+    from engines import create_engine, engine_line
 
     built = create_engine(model, backend=engine.value, precision=precision.value, device=device, cache_dir=engine_cache)
     if not quiet:
-        console.print(f"engine: {built.spec.label()} ({escape(built.reason)})", highlight=False)
+        console.print(escape(engine_line(built)), highlight=False)
     return built
 
 
@@ -630,6 +630,34 @@ def info(
     for row in rows:
         table.add_row(*(escape(str(cell)) for cell in row))
     out.print(table)
+
+
+@command("app")
+def web_app(
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 serves your network (no share link, ever).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the page.")] = 7860,
+    models: Annotated[Optional[Path], typer.Option("--models", help="A folder of model files offered beside the bundled ones.")] = None,
+    engine: EngineOpt = BackendChoice.auto,
+    precision: PrecisionOpt = PrecisionChoice.auto,
+    device: DeviceOpt = "auto",
+    engine_cache: EngineCacheOpt = None,
+) -> None:
+    """A local web page for photos, clips, the webcam and a comparison of every model (needs the `app` extra)."""
+    from artify_stream.webapp.config import AppConfig
+    from artify_stream.webapp.shelf import ModelShelf, check_models_dir
+
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        raise ArtifyError("`artify app` needs Gradio: pip install 'artify-stream[app]'") from None
+    config = AppConfig(host=host, port=port, models_dir=models)
+    check_models_dir(models)
+    shelf = ModelShelf(models, dict(backend=engine.value, precision=precision.value, device=device, cache_dir=engine_cache))
+    from artify_stream.webapp.page import serve
+
+    console.print(f"models: {', '.join(shelf.names)}", highlight=False)
+    console.print(f"open http://{host}:{port} (Ctrl-C stops it)", highlight=False)
+    serve(config, shelf)
 
 
 @command()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from engines.shapes import ShapeRange
 
 __all__ = ["BACKENDS", "FORMATS", "PRECISIONS", "Engine", "EngineCache", "EngineSpec", "ShapeRange", "build_engine",
-           "create_engine"]
+           "create_engine", "engine_line"]
 # Loaded on first use, so reading the table (engines.formats) stays free of torch.
 _LAZY = {"BACKENDS": "engines.formats", "FORMATS": "engines.formats", "PRECISIONS": "engines.formats",
          "Engine": "engines.base", "EngineSpec": "engines.base", "EngineCache": "engines.cache",
@@ -95,3 +95,8 @@ def create_engine(
         engine.reason = choice.reason if not failures else f"{choice.reason} ({'; '.join(failures)})"
         return engine
     raise EngineError("no engine could be built")  # unreachable: the last failure re-raises
+
+
+def engine_line(engine: Engine) -> str:
+    """Which engine runs and why, in the words every front end shows (`artify stylize`, the app)."""
+    return f"engine: {engine.spec.label()} ({engine.reason})"

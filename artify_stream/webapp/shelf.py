@@ -1,0 +1,72 @@
+"""The models the page offers, and one engine per model, run by one request at a time.
+
+The page sends a model's *name*; only names listed here are accepted, so a path typed into the
+page (or an API call) can never make the app open a file of its choice.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from artify_stream.errors import ConfigError, InputError
+from artify_stream.model_file import MODEL_SUFFIX
+from artify_stream.registry import DEFAULT_MODEL, SUPERSEDED, bundled_models
+
+
+@dataclass(frozen=True)
+class ShelfEngine:
+    engine: object  # an `engines.Engine`
+    line: str  # which engine runs and why, as `artify stylize` prints it
+
+
+class ModelShelf:
+    """Bundled models first (the default on top), then the model files in `models_dir`."""
+
+    def __init__(self, models_dir: Path | None = None, engine_options: dict | None = None) -> None:
+        self.paths: dict[str, Path] = {}
+        bundled = bundled_models()
+        for name in sorted(bundled, key=lambda n: (n != DEFAULT_MODEL, n in SUPERSEDED, n)):
+            self.paths[name] = bundled[name]
+        if models_dir is not None:
+            for path in sorted(Path(models_dir).glob(f"*{MODEL_SUFFIX}")):
+                name = path.name[: -len(MODEL_SUFFIX)]
+                self.paths[name if name not in self.paths else f"{Path(models_dir).name}/{name}"] = path
+        self.engine_options = engine_options or {}
+        self._engines: dict[str, ShelfEngine] = {}
+        self._build_lock = threading.Lock()
+        #: Held for every engine call: engines reuse their buffers, so two requests must never share one.
+        self.run_lock = threading.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.paths)
+
+    @property
+    def default(self) -> str:
+        return self.names[0]
+
+    def label(self, name: str) -> str:
+        return f"{name} (superseded)" if name in SUPERSEDED else name
+
+    def path(self, name: str) -> Path:
+        if name not in self.paths:
+            raise InputError(f"model {name!r} is not offered here (choose one of: {', '.join(self.paths)})")
+        return self.paths[name]
+
+    def engine(self, name: str) -> ShelfEngine:
+        """The model's engine, built on first use (and cached on disk by the engine cache)."""
+        path = self.path(name)
+        with self._build_lock:
+            if name not in self._engines:
+                from engines import create_engine, engine_line
+
+                built = create_engine(path, **self.engine_options)
+                self._engines[name] = ShelfEngine(built, engine_line(built))
+            return self._engines[name]
+
+
+def check_models_dir(models_dir: Path | None) -> None:
+    if models_dir is not None and not any(Path(models_dir).glob(f"*{MODEL_SUFFIX}")):
+        raise ConfigError(f"--models {models_dir}: no {MODEL_SUFFIX} model files in it")
