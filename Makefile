@@ -29,8 +29,15 @@ demo: $(STAMP)
 	$(ARTIFY) stylize artify_stream/samples demo-out --side-by-side --overwrite --size 480 --precision $(DEMO_PRECISION)
 	@echo "demo-out/ holds photo | cartoon pictures and the cartoonized clip (audio kept)"
 
-# The live tests run a real RTSP server: GStreamer's, from Debian, driven by the system python3.
+# The live tests run a real RTSP server: GStreamer's, from Debian, driven by the system python3;
+# the app's browser tests drive Debian's Chromium.
 system-deps:
+	@[ -x /usr/bin/chromium ] || { \
+	  echo "installing Debian's chromium for the app's browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null \
+	  || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null; } \
+	  || echo "could not install chromium: the browser tests will skip (and fail under CI=true)"; }
 	@$(GST_PROBE) 2>/dev/null || { \
 	  echo "installing GStreamer's RTSP server for the live tests"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
