@@ -216,6 +216,9 @@ def stylize(
     preset: Annotated[Optional[str], typer.Option(help="Encoder preset (x264/x265).")] = VideoOptions.preset,
     partial: Annotated[bool, typer.Option(help="On Ctrl-C keep the frames so far in NAME.partial.EXT, continued by the next run (--no-partial removes it).")] = True,
     json_summary: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of progress.")] = False,
+    ray: Annotated[Optional[str], typer.Option("--ray", help="Run on a Ray cluster: auto, HOST:PORT, ray://HOST:10001, "
+                                               "or local (a cluster in this process). Needs the cluster extra.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="--ray: engine actors (default: one per GPU, else per CPU).")] = None,
 ) -> None:
     """Cartoonize an image or video, or every image and video in a folder.
 
@@ -230,10 +233,14 @@ def stylize(
     options = VideoOptions(long_side=size, codec=codec, crf=crf, bitrate=bitrate, preset=preset, batch=batch,
                            overwrite=overwrite, keep_partial=partial)
     check_video_encoder(codec)
+    single = source.is_file()
+    if ray is not None:
+        _stylize_on_ray(source, output, model, options, ray, workers, side_by_side, json_summary,
+                        dict(backend=engine.value, precision=precision.value, cache_dir=engine_cache))
+        return
     stylizer = _make_engine(model, engine, precision, device, engine_cache, quiet=json_summary)
     runner = BatchStylizer(stylizer, options, side_by_side=side_by_side,
                            video_progress=None if json_summary else _video_progress)
-    single = source.is_file()
 
     def show(result) -> None:
         if json_summary:
@@ -260,6 +267,56 @@ def stylize(
         for failed in (r for r in report.results if r.status == "failed"):
             console.print(f"[red]failed[/] {escape(failed.message)}", highlight=False)
         console.print(table)
+    if report.interrupted:
+        raise typer.Exit(signals.stop_exit_code())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _stylize_on_ray(source: Path, output: Path, model, options, address: str, workers, side_by_side: bool,
+                    json_summary: bool, engine_options: dict) -> None:
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from artify_stream.cluster.batch import ClusterOptions, RayBatch
+
+    batch = RayBatch(model, engine_options, options, ClusterOptions(address=address, workers=workers),
+                     side_by_side=side_by_side)
+
+    def show(result) -> None:
+        if not json_summary:
+            style = {"done": "green", "skipped": "yellow"}.get(result.status, "red")
+            console.print(f"[{style}]{result.status:11}[/] {escape(result.message)}", highlight=False)
+
+    columns = (TextColumn("cluster"), BarColumn(), MofNCompleteColumn(), TextColumn("files, {task.fields[frames]} frames"))
+    with Progress(*columns, console=console, disable=json_summary) as progress:
+        task = progress.add_task("files", total=None, frames=0)
+        frames = [0]
+
+        def file_done(result) -> None:
+            progress.update(task, advance=1)
+            show(result)
+
+        def frames_done(count: int) -> None:
+            frames[0] += count
+            progress.update(task, frames=frames[0])
+
+        report = batch.run(source, output, on_file=file_done, on_frames=frames_done)
+    if json_summary:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        if report.engine:
+            console.print(escape(report.engine), highlight=False)
+        table = Table(title="nodes")
+        for column in ("worker", "files", "frames", "busy s", "fps"):
+            table.add_column(column, justify="right")
+        for node, figures in report.nodes.items():
+            d = figures.to_dict()
+            table.add_row(node, str(d["files"]), str(d["frames"]), str(d["busy_s"]), str(d["fps"]))
+        console.print(table)
+        console.print(" ".join(f"{k} {v}" for k, v in report.counts().items()), highlight=False)
     if report.interrupted:
         raise typer.Exit(signals.stop_exit_code())
     if not report.ok:

@@ -1,6 +1,7 @@
 """Every backend that runs here matches eager fp32 on real photos (the bundled models and samples).
 
-fp32 engines must agree within 1/255 per pixel at the 99.9th percentile, fp16/bf16 within 3/255.
+fp32 engines must agree within 1/255 per pixel at the 99.9th percentile, fp16 within 3/255, bf16
+(3 mantissa bits fewer than fp16) within 6/255; measured on a native-bf16 Xeon: 4/255.
 CUDA and TensorRT cases run the same check and skip, saying why, where the GPU or library is missing.
 """
 
@@ -15,7 +16,7 @@ from artify_stream.registry import load_model
 from engines import EngineCache, EngineSpec, build_engine
 from tests.conftest import sample_frames
 
-TOLERANCE = {"fp32": 1, "fp16": 3, "bf16": 3}
+TOLERANCE = {"fp32": 1, "fp16": 3, "bf16": 6}
 SIZE = (97, 130)  # odd sizes: the fused padding and cropping are part of what is checked
 
 
