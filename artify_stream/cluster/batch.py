@@ -87,7 +87,8 @@ class RayBatch:
         resources = {"num_gpus": 1} if gpus else {"num_cpus": self.cluster.cpus_per_worker}
         actor = ray.remote(max_restarts=self.cluster.retries, max_task_retries=self.cluster.retries,
                            **resources)(StylizeWorker)
-        model = ray.put(self.model_path.read_bytes())  # once; each node fetches it once from the store
+        # Once; each node fetches it once. Kept referenced for the whole run: a restarted actor needs it again.
+        self._model_ref = model = ray.put(self.model_path.read_bytes())
         options = dict(self.engine_options, device="cuda" if gpus else "cpu")
         return [actor.remote(model, self.model_path.name, options, self.options, self.image_long_side,
                              self.side_by_side) for _ in range(count)]
@@ -122,6 +123,7 @@ class RayBatch:
         pending: dict = {}  # object ref -> (source, output)
         free = [w for w in workers for _ in range(self.cluster.in_flight)]
         queue = list(todo)
+        tries: dict[Path, int] = {}
         try:
             while queue or pending:
                 while queue and free:
@@ -142,7 +144,13 @@ class RayBatch:
                 try:
                     outcome: FileOutcome = ray.get(ready[0])
                 except ray.exceptions.RayError as exc:
-                    record(FileResult(src, dst, "failed", f"{src}: the worker failed ({exc.__class__.__name__})"))
+                    # Ray retries a task on a restarted actor; past that, the driver requeues the file.
+                    tries[src] = tries.get(src, 0) + 1
+                    if tries[src] <= self.cluster.retries:
+                        queue.append((src, dst))
+                    else:
+                        record(FileResult(src, dst, "failed", f"{src}: the worker failed {tries[src]} times "
+                                                              f"({exc.__class__.__name__})"))
                     continue
                 if outcome.status == "done":
                     with atomic_path(dst) as tmp:
