@@ -25,6 +25,7 @@ from rich.logging import RichHandler  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
 from artify_stream import signals  # noqa: E402
+from artify_stream.cluster.segments import DEFAULT_SEGMENT_SECONDS  # noqa: E402
 from artify_stream.errors import ArtifyError  # noqa: E402
 from artify_stream.video import GPU_BATCH, VideoOptions  # noqa: E402
 from engines.formats import FORMATS, BackendChoice, PrecisionChoice  # noqa: E402
@@ -219,6 +220,8 @@ def stylize(
     ray: Annotated[Optional[str], typer.Option("--ray", help="Run on a Ray cluster: auto, HOST:PORT, ray://HOST:10001, "
                                                "or local (a cluster in this process). Needs the cluster extra.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="--ray: engine actors (default: one per GPU, else per CPU).")] = None,
+    segment_seconds: Annotated[float, typer.Option(min=0, help="--ray: cut clips at keyframes into segments of about "
+                                                   "this long, one per task (0: each clip whole).")] = DEFAULT_SEGMENT_SECONDS,
 ) -> None:
     """Cartoonize an image or video, or every image and video in a folder.
 
@@ -235,15 +238,27 @@ def stylize(
     check_video_encoder(codec)
     single = source.is_file()
     if ray is not None:
-        _stylize_on_ray(source, output, model, options, ray, workers, side_by_side, json_summary,
+        from artify_stream.cluster.batch import ClusterOptions
+
+        cluster = ClusterOptions(address=ray, workers=workers, segment_seconds=segment_seconds)
+        _stylize_on_ray(source, output, model, options, cluster, side_by_side, json_summary,
                         dict(backend=engine.value, precision=precision.value, cache_dir=engine_cache))
         return
     stylizer = _make_engine(model, engine, precision, device, engine_cache, quiet=json_summary)
     runner = BatchStylizer(stylizer, options, side_by_side=side_by_side,
                            video_progress=None if json_summary else _video_progress)
+    report = runner.run(source, output, on_file=_file_line(single, json_summary))
+    if json_summary:
+        typer.echo(json.dumps(report.results[0].video or report.to_dict() if single else report.to_dict()))
+    elif not single:
+        _print_counts(report, f"{source} -> {output}")
+    _batch_exit(report)
 
+
+def _file_line(single: bool, quiet: bool):
+    """What is printed as each file ends: its message (one file) or its status and name (a folder)."""
     def show(result) -> None:
-        if json_summary:
+        if quiet:
             return
         if single:
             style = "red" if result.status in ("failed", "interrupted", "incomplete") else "green"
@@ -252,75 +267,61 @@ def stylize(
         style = {"done": "green", "skipped": "yellow"}.get(result.status, "red")
         detail = result.message if result.status != "done" else str(result.source)
         console.print(f"[{style}]{result.status:11}[/] {escape(detail)}", highlight=False)
+    return show
 
-    report = runner.run(source, output, on_file=show)
-    if json_summary:
-        typer.echo(json.dumps(report.results[0].video or report.to_dict() if single else report.to_dict()))
-    elif not single:
-        from rich.table import Table
 
-        counts = report.counts()
-        table = Table(title=f"{source} -> {output}")
-        for column in counts:
-            table.add_column(column, justify="right")
-        table.add_row(*(str(v) for v in counts.values()))
-        for failed in (r for r in report.results if r.status == "failed"):
-            console.print(f"[red]failed[/] {escape(failed.message)}", highlight=False)
-        console.print(table)
+def _print_counts(report, title: str) -> None:
+    from rich.table import Table
+
+    counts = report.counts()
+    table = Table(title=title)
+    for column in counts:
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in counts.values()))
+    for failed in (r for r in report.results if r.status == "failed"):
+        console.print(f"[red]failed[/] {escape(failed.message)}", highlight=False)
+    console.print(table)
+
+
+def _batch_exit(report) -> None:
     if report.interrupted:
         raise typer.Exit(signals.stop_exit_code())
     if not report.ok:
         raise typer.Exit(1)
 
 
-def _stylize_on_ray(source: Path, output: Path, model, options, address: str, workers, side_by_side: bool,
-                    json_summary: bool, engine_options: dict) -> None:
+def _stylize_on_ray(source: Path, output: Path, model, options, cluster, side_by_side: bool, json_summary: bool,
+                    engine_options: dict) -> None:
+    """The same batch on a Ray cluster: one bar for the frames done anywhere, a line per node at the end."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from artify_stream.cluster.batch import ClusterOptions, RayBatch
+    from artify_stream.cluster.batch import RayBatch
 
-    batch = RayBatch(model, engine_options, options, ClusterOptions(address=address, workers=workers),
-                     side_by_side=side_by_side)
-
-    def show(result) -> None:
-        if not json_summary:
-            style = {"done": "green", "skipped": "yellow"}.get(result.status, "red")
-            console.print(f"[{style}]{result.status:11}[/] {escape(result.message)}", highlight=False)
-
-    columns = (TextColumn("cluster"), BarColumn(), MofNCompleteColumn(), TextColumn("files, {task.fields[frames]} frames"))
+    batch = RayBatch(model, engine_options, options, cluster, side_by_side=side_by_side)
+    show = _file_line(single=False, quiet=json_summary)
+    columns = (TextColumn(f"cluster {escape(cluster.address)}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("frames"), TaskProgressColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=json_summary) as progress:
-        task = progress.add_task("files", total=None, frames=0)
-        frames = [0]
-
-        def file_done(result) -> None:
-            progress.update(task, advance=1)
-            show(result)
-
-        def frames_done(count: int) -> None:
-            frames[0] += count
-            progress.update(task, frames=frames[0])
-
-        report = batch.run(source, output, on_file=file_done, on_frames=frames_done)
+        task = progress.add_task("frames", total=None)
+        report = batch.run(source, output, on_file=show, on_frames=lambda n, _node: progress.update(task, advance=n),
+                           on_start=lambda total: progress.update(task, total=total or None))
     if json_summary:
         typer.echo(json.dumps(report.to_dict()))
     else:
         if report.engine:
-            console.print(escape(report.engine), highlight=False)
-        table = Table(title="nodes")
-        for column in ("worker", "files", "frames", "busy s", "fps"):
-            table.add_column(column, justify="right")
-        for node, figures in report.nodes.items():
-            d = figures.to_dict()
-            table.add_row(node, str(d["files"]), str(d["frames"]), str(d["busy_s"]), str(d["fps"]))
-        console.print(table)
-        console.print(" ".join(f"{k} {v}" for k, v in report.counts().items()), highlight=False)
-    if report.interrupted:
-        raise typer.Exit(signals.stop_exit_code())
-    if not report.ok:
-        raise typer.Exit(1)
+            console.print(f"{report.workers} workers: {escape(report.engine)}", highlight=False)
+        if report.nodes:
+            table = Table(title="nodes")
+            for column in ("node", "frames", "segments", "images", "busy s", "fps", "retries"):
+                table.add_column(column, justify="right")
+            for node, figures in report.nodes.items():
+                table.add_row(node, *(str(v) for v in figures.to_dict().values()))
+            console.print(table)
+        _print_counts(report, f"{source} -> {output} in {report.seconds:.1f} s")
+    _batch_exit(report)
 
 
 @contextlib.contextmanager

@@ -76,6 +76,28 @@ def mirrored_outputs(source_dir: Path, output_dir: Path) -> list[tuple[Path, Pat
     return pairs
 
 
+def batch_pairs(source: Path, output: Path) -> list[tuple[Path, Path]]:
+    """(input, output) pairs for a file or a folder tree, or an InputError for what cannot be an input."""
+    source, output = Path(source), Path(output)
+    if not source.exists():
+        raise InputError(f"{source}: not found")
+    if source.is_file():
+        if not (is_image_path(source) or is_video_path(source)):
+            raise InputError(f"{source}: not an image or video file this tool reads")
+        return [(source, output)]
+    return mirrored_outputs(source, output)
+
+
+def settled_already(source: Path, output: Path, overwrite: bool) -> FileResult | None:
+    """The result a file has before any work: 'failed' when its output is the input itself,
+    'skipped' when its output exists (finished work) and there is no --overwrite; else None."""
+    if output.exists() and same_file(source, output):  # before "exists": never a silent skip of this
+        return FileResult(source, output, "failed", f"{output}: is the input {source}; choose another output")
+    if output.exists() and not overwrite and not output.is_dir():
+        return FileResult(source, output, "skipped", f"{output}: exists (pass --overwrite to replace it)")
+    return None
+
+
 class BatchStylizer:
     """Stylizes files with one engine; `video_progress(source)` is a context giving a per-clip progress callback."""
 
@@ -90,10 +112,10 @@ class BatchStylizer:
     def one(self, source: Path, output: Path) -> FileResult:
         """Stylize one file; an existing output (without --overwrite) is a 'skipped'."""
         overwrite = self.options.overwrite
-        if output.exists() and same_file(source, output):  # before "exists": never a silent skip of this
-            raise OutputError(f"{output}: is the input {source}; choose another output")
-        if output.exists() and not overwrite and not output.is_dir():
-            return FileResult(source, output, "skipped", f"{output}: exists (pass --overwrite to replace it)")
+        if (settled := settled_already(source, output, overwrite)) is not None:
+            if settled.status == "failed":
+                raise OutputError(settled.message)
+            return settled
         if is_video_path(source):  # continues its NAME.partial.EXT if an interrupted run left one
             report = self._video(source, output)
             return FileResult(source, output, report.status, report.message(), report.to_dict())
@@ -111,12 +133,9 @@ class BatchStylizer:
         """A file or a folder tree. Errors of single files are results ('failed'); the first
         interruption ends the batch."""
         source, output = Path(source), Path(output)
-        if not source.exists():
-            raise InputError(f"{source}: not found")
+        pairs = batch_pairs(source, output)
         report = BatchReport()
         if source.is_file():
-            if not (is_image_path(source) or is_video_path(source)):
-                raise InputError(f"{source}: not an image or video file this tool reads")
             result = self.one(source, output)
             if result.status == "skipped":
                 raise OutputError(result.message)
@@ -124,7 +143,7 @@ class BatchStylizer:
             if on_file:
                 on_file(result)
             return report
-        for src, dst in mirrored_outputs(source, output):
+        for src, dst in pairs:
             try:
                 result = self.one(src, dst)
             except ArtifyError as exc:

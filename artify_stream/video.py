@@ -16,8 +16,6 @@ audio copied again from the source.
 
 from __future__ import annotations
 
-import logging
-import os
 import queue
 import threading
 import time
@@ -31,12 +29,12 @@ import numpy as np
 
 from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputError
 from artify_stream.geometry import output_size
-from artify_stream.media_io import (CompleteGops, EncoderSettings, add_video_encoder, check_video_encoder,
-                                    display_rotation, finish_output, frame_rate, open_input, open_output)
+from artify_stream.media_io import (CompleteGops, EncoderSettings, add_copied_streams, add_video_encoder, display_rotation,
+                                    expected_frames, frame_rate, open_input, open_output)
 from artify_stream.outputs import check_output, partial_path, same_file
+from artify_stream.partial_video import keepable_gops, settle, working_path
 from artify_stream.stages import Stages
 
-log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".ts", ".flv"})
 _DEFAULT_ENCODER = EncoderSettings()
@@ -141,20 +139,6 @@ class VideoReport:
 class _Frame:
     rgb: np.ndarray
     pts: int | None
-
-
-def _resume_path(output: Path) -> Path:
-    """Where a run that continues a partial file writes until it can take the partial's place."""
-    partial = partial_path(output)
-    return partial.with_name(f".{partial.stem}.resume{partial.suffix}")
-
-
-def _expected_frames(video) -> int | None:
-    if video.frames:
-        return int(video.frames)
-    if video.duration and video.average_rate:
-        return int(round(float(video.duration * video.time_base * video.average_rate)))
-    return None
 
 
 class VideoPipeline:
@@ -289,21 +273,6 @@ class VideoPipeline:
             times.busy_s += time.perf_counter() - t0
 
     # ---- set-up and run --------------------------------------------------------------------
-    def _keepable(self, output: Path, size: tuple[int, int]) -> CompleteGops | None:
-        """The complete GOPs of an earlier run's partial file (or of its unfinished continuation)."""
-        partial, resume = partial_path(output), _resume_path(output)
-        found = [g for g in (CompleteGops.read(p) for p in (partial, resume) if p.exists()) if g is not None]
-        if not found:
-            return None
-        best = max(found, key=lambda g: g.packets)
-        if best.path == resume:
-            os.replace(resume, partial)  # a continuation killed after it got further than the partial
-            best = CompleteGops.read(partial)
-        if best.codec != check_video_encoder(self.options.codec) or best.size != size:
-            log.warning("%s was made with other settings (%s %dx%d); starting over", partial, best.codec, *best.size)
-            return None
-        return best
-
     def run(self, source: Path, output: Path) -> VideoReport:
         source, output = Path(source), Path(output)
         partial = partial_path(output)
@@ -318,20 +287,14 @@ class VideoPipeline:
             video.thread_type = "AUTO"  # measured 1.4-1.5x faster decode than the default
             rotation = display_rotation(source)
             size = output_size(video.codec_context.width, video.codec_context.height, rotation, self.options.long_side)
-            report.expected_frames = _expected_frames(video)
-            keep = self._keepable(output, size)
-            working = partial if keep is None else _resume_path(output)
+            report.expected_frames = expected_frames(video)
+            keep = keepable_gops(output, size, self.options.codec)
+            working = working_path(output, keep)
             out = open_output(working, output)
             try:
                 # Source pts pass through unchanged (VFR stays VFR): encoder and stream take the source time base.
                 vstream = add_video_encoder(out, self.options.encoder, frame_rate(video), size, video.time_base, output)
-                stream_map = {}
-                for stream in list(container.streams.audio) + list(container.streams.subtitles):
-                    try:
-                        stream_map[stream.index] = out.add_stream_from_template(stream)
-                    except (av.error.FFmpegError, ValueError) as exc:
-                        raise OutputError(f"{output}: its container cannot hold {stream.type} stream {stream.index} "
-                                          f"({stream.codec_context.name}): {exc}") from exc
+                stream_map = add_copied_streams(container, out, output)
                 self._run_threads(container, video, out, vstream, stream_map, size, rotation, keep, report)
             finally:
                 try:
@@ -340,27 +303,13 @@ class VideoPipeline:
                     self.stages.fail(OutputError(f"{output}: cannot finish the file ({exc})"))
             if self.stages.error is not None:
                 raise self.stages.error
-            self._settle(working, partial, output, report)
+            report.partial = settle(working, output, report.interrupted, report.frames, self.options.keep_partial)
             working = None
             return report
         finally:
             container.close()
             if working is not None:  # an error: a fresh partial goes, an earlier run's partial stays
                 working.unlink(missing_ok=True)
-
-    def _settle(self, working: Path, partial: Path, output: Path, report: VideoReport) -> None:
-        """Put the finished or interrupted working file where it belongs."""
-        if report.interrupted:
-            if self.options.keep_partial and report.frames:
-                if working != partial:
-                    os.replace(working, partial)
-                report.partial = partial
-            else:
-                working.unlink(missing_ok=True)
-                partial.unlink(missing_ok=True)
-            return
-        finish_output(working, output)  # only now is an existing output replaced
-        partial.unlink(missing_ok=True)
 
     def _run_threads(self, container, video, out, vstream, stream_map, size, rotation, keep, report) -> None:
         depth = self.options.queue_batches * self._batch()

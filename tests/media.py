@@ -21,6 +21,7 @@ def write_clip(
     rotation: int = 0,
     pix_fmt: str = "yuv420p",
     codec: str = "libx264",
+    gop: int | None = None,  # a keyframe every `gop` frames, and only there
 ) -> list[int]:
     """Write a clip; returns the video pts (in 1/1000 s) of each frame."""
     height, width = size
@@ -30,6 +31,9 @@ def write_clip(
         video.width, video.height, video.pix_fmt = width, height, pix_fmt
         video.time_base = Fraction(1, 1000)
         video.codec_context.time_base = Fraction(1, 1000)
+        if gop:
+            video.codec_context.gop_size = gop
+            video.options = {"sc_threshold": "0", "keyint_min": str(gop)}
         if rotation:
             video.set_display_rotation(rotation)
         if audio:

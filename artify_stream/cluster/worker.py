@@ -1,59 +1,84 @@
-"""The Ray actor: one engine, built once from the model's bytes, stylizing one shipped file at a time."""
+"""The Ray actor: one engine, built once from the model's bytes, stylizing shipped images and clip segments."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from artify_stream.cluster.segments import ClipSpec, EncodedSegment, Segment
 
-INPUT = "<input>"
+INPUT = "<input>"  # stands for the driver's path in a worker's messages; the driver puts it back
 
 
 @dataclass
-class FileOutcome:
-    """What a worker sends back for one file: the output's bytes when it worked."""
+class StylizedImage:
+    """What a worker sends back for one image: the output file's bytes."""
 
-    status: str  # "done" or "failed"
+    data: bytes
+    seconds: float
+    node: str
+    worker: str
+
+
+@dataclass
+class Failed:
+    """The work failed for a reason of its own (a broken file): the message names INPUT."""
+
     message: str
-    data: bytes | None = None
-    frames: int = 0
-    seconds: float = 0.0
-    node: str = ""
+
+
+def node_name() -> str:
+    """The host and Ray's node id (one machine can run several nodes)."""
+    try:
+        import ray
+
+        node_id = ray.get_runtime_context().get_node_id()[:8]
+    except Exception:  # outside Ray (the worker's own tests)
+        node_id = "-"
+    return f"{socket.gethostname()}/{node_id}"
 
 
 class StylizeWorker:
     """Wrapped by `ray.remote` in `batch.py` (so this module imports without Ray)."""
 
-    def __init__(self, model_bytes: bytes, model_name: str, engine_options: dict, video_options, image_long_side,
+    def __init__(self, model_bytes: bytes, model_name: str, engine_options: dict, image_long_side: int | None,
                  side_by_side: bool) -> None:
         from engines import create_engine, engine_line
 
         self.folder = Path(tempfile.mkdtemp(prefix="artify-worker-"))
         model_path = self.folder / model_name
         model_path.write_bytes(model_bytes)
+        self.device = engine_options.get("device", "cpu")
         self.engine = create_engine(model_path, **engine_options)  # the engine cache is per node
         self.line = engine_line(self.engine)
-        self.video_options = video_options
         self.image_long_side = image_long_side
         self.side_by_side = side_by_side
-        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self.node = node_name()
+        self.name = f"{self.node} pid {os.getpid()}"
 
     def engine_line(self) -> str:
         return self.line
 
-    @staticmethod
-    def _mine(message: str, source: Path) -> str:
-        """The worker's temporary path in a message becomes INPUT (the driver puts the real one back)."""
-        return message.replace(str(source), INPUT)
-
-    def stylize(self, name: str, data: bytes) -> FileOutcome:
-        """`name` is the file's name (its suffix says image or video); `data` its bytes."""
-        from artify_stream.batch import BatchStylizer
+    def stylize_segment(self, spec: ClipSpec, segment: Segment) -> EncodedSegment | Failed:
+        from artify_stream.cluster.stylize_segment import stylize_segment
         from artify_stream.errors import ArtifyError
+
+        try:
+            encoded = stylize_segment(self.engine, spec, segment, self.device, INPUT)
+        except ArtifyError as exc:
+            return Failed(str(exc))
+        encoded.node, encoded.worker = self.node, self.name
+        return encoded
+
+    def stylize_image(self, name: str, data: bytes, overwrite: bool) -> StylizedImage | Failed:
+        """`name` is the image's file name (its suffix says how to read and write it); `data` its bytes."""
+        from artify_stream.errors import ArtifyError
+        from artify_stream.still_images import stylize_image_file
 
         start = time.perf_counter()
         job = Path(tempfile.mkdtemp(dir=self.folder))
@@ -61,16 +86,9 @@ class StylizeWorker:
         source.parent.mkdir()
         source.write_bytes(data)
         try:
-            stylizer = BatchStylizer(self.engine, self.video_options, self.image_long_side, self.side_by_side)
-            result = stylizer.one(source, output)
-            if result.status != "done":
-                return FileOutcome("failed", self._mine(result.message, source), node=self.node)
-            frames = (result.video or {}).get("frames", 1)
-            return FileOutcome("done", result.message, output.read_bytes(), frames,
-                               time.perf_counter() - start, self.node)
+            stylize_image_file(self.engine, source, output, self.image_long_side, overwrite, self.side_by_side)
+            return StylizedImage(output.read_bytes(), time.perf_counter() - start, self.node, self.name)
         except ArtifyError as exc:
-            return FileOutcome("failed", self._mine(str(exc), source), node=self.node)
+            return Failed(str(exc).replace(str(source), INPUT))
         finally:
-            import shutil
-
             shutil.rmtree(job, ignore_errors=True)

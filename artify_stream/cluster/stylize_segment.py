@@ -1,0 +1,81 @@
+"""On a worker: one segment's packets -> decoded frames -> the engine -> encoded packets.
+
+The encoder takes the same settings as the one-process pipeline's (`media_io.add_video_encoder`)
+with a global header, so its packets can be stream-copied into the joined file; each frame keeps
+its source pts, so the joined file has the one-process run's timestamps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import av
+import numpy as np
+
+from artify_stream.cluster.segments import ClipSpec, EncodedSegment, PacketData, Segment
+from artify_stream.errors import InputError
+from artify_stream.media_io import configure_video_encoder
+from artify_stream.video import GPU_BATCH
+
+
+def open_encoder(spec: ClipSpec):
+    encoder = av.CodecContext.create(spec.encoder.codec, "w")
+    configure_video_encoder(encoder, spec.encoder, spec.rate, spec.size, spec.time_base)
+    encoder.flags |= av.codec.context.Flags.global_header  # headers in extradata, as the joined MP4 has them
+    encoder.open()
+    return encoder
+
+
+def open_decoder(spec: ClipSpec):
+    decoder = av.CodecContext.create(spec.codec, "r")
+    if spec.extradata:
+        decoder.extradata = spec.extradata
+    decoder.thread_type = "AUTO"
+    return decoder
+
+
+def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: str = "cpu",
+                    name: str = "<input>") -> EncodedSegment:
+    """Raises InputError (naming `name`) for packets that do not decode."""
+    start = time.perf_counter()
+    decoder, encoder = open_decoder(spec), open_encoder(spec)
+    width, height = spec.size
+    stored = (height, width) if spec.rotation % 180 else (width, height)  # swscale works unrotated
+    batch = spec.batch or (GPU_BATCH if device.startswith("cuda") else 1)
+    shape = (batch, height, width, 3)
+    buffer = engine.input_buffer(shape) if hasattr(engine, "input_buffer") else np.empty(shape, np.uint8)
+    pending: list[int | None] = []  # pts of the frames in `buffer`
+    out: list[PacketData] = []
+    frames = 0
+
+    def flush() -> None:
+        nonlocal frames
+        if not pending:
+            return
+        stylized = engine(buffer[: len(pending)])
+        for i, pts in enumerate(pending):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(stylized[i]), format="rgb24")
+            frame.pts, frame.time_base = pts, spec.time_base
+            out.extend(PacketData.of(p) for p in encoder.encode(frame))
+        frames += len(pending)
+        pending.clear()
+
+    try:
+        for data in [*segment.packets, None]:
+            decoded = decoder.decode(data.packet(spec.time_base) if data is not None else None)
+            for frame in decoded:
+                if segment.skip_before is not None and frame.pts is not None and frame.pts < segment.skip_before:
+                    continue  # in the output already
+                rgb = frame.reformat(width=stored[0], height=stored[1], format="rgb24").to_ndarray()
+                if spec.rotation:
+                    rgb = np.rot90(rgb, k=spec.rotation // 90)
+                buffer[len(pending)] = rgb
+                pending.append(frame.pts)
+                if len(pending) == batch:
+                    flush()
+    except av.error.FFmpegError as exc:
+        raise InputError(f"{name}: corrupt video data in segment {segment.index + 1} ({exc})") from exc
+    flush()
+    out.extend(PacketData.of(p) for p in encoder.encode(None))
+    return EncodedSegment(segment.index, out, frames, encoder.extradata, time.perf_counter() - start)

@@ -1,0 +1,112 @@
+"""A clip cut at keyframes, each segment stylized on its own, joined by stream copy: the driver's and a
+worker's code paths without Ray (no cluster needed), checked against the one-process pipeline."""
+
+from __future__ import annotations
+
+import random
+
+import av
+import numpy as np
+import pytest
+
+from artify_stream.cluster.batch import ClusterOptions, RayBatch
+from artify_stream.cluster.segments import SegmentPlan, check_frames
+from artify_stream.cluster.stylize_segment import stylize_segment
+from artify_stream.errors import InputError
+from artify_stream.outputs import partial_path
+from artify_stream.video import VideoOptions, VideoPipeline
+from engines import create_engine
+from tests.media import probe, write_clip
+
+ENGINE = dict(backend="torch", precision="fp32")
+
+
+@pytest.fixture
+def engine(tiny_model):
+    return create_engine(tiny_model, "torch", "fp32", "cpu")
+
+
+def _frames(path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24").astype(np.int16) for f in container.decode(video=0)]
+
+
+def _join(batch: RayBatch, engine, src, dst, order=None, stop_after: int | None = None):
+    """What the cluster does for one clip, in this process: cut, stylize each segment, join."""
+    clip = batch.open_clip(src, dst)
+    segments = list(clip.plan)
+    encoded = [stylize_segment(engine, clip.spec, s) for s in segments]
+    for segment, done in zip(segments, encoded):
+        check_frames(src, segment, done)
+    for i in order or range(len(encoded)):
+        clip.joiner.write(encoded[i])
+        if stop_after is not None and clip.joiner.next_index >= stop_after:
+            clip.joiner.close(interrupted=True)
+            return clip, segments
+    clip.joiner.close()
+    return clip, segments
+
+
+def test_segments_joined_in_any_order_match_the_one_process_run(engine, tiny_model, tmp_path):
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=60, audio=True, vfr=True, gop=7)
+    VideoPipeline(engine, VideoOptions()).run(src, tmp_path / "whole.mp4")
+    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
+    order = list(range(sum(1 for _ in SegmentPlan(src, 1))))
+    random.Random(3).shuffle(order)  # workers finish in any order; the joiner keeps the clip's
+    clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4", order=order)
+    assert len(segments) > 3  # really cut
+    source, whole, joined = probe(src), probe(tmp_path / "whole.mp4"), probe(tmp_path / "joined.mp4")
+    assert joined["video_pts"] == whole["video_pts"] == source["video_pts"]  # every frame once, VFR kept
+    assert joined["audio_packets"] == source["audio_packets"]  # copied once, bit-exact
+    assert joined["duration"] == pytest.approx(whole["duration"], abs=0.05)
+    a, b = _frames(tmp_path / "whole.mp4"), _frames(tmp_path / "joined.mp4")
+    assert max(float(np.abs(x - y).mean()) for x, y in zip(a, b)) < 4  # the same pictures, in the same order
+    assert clip.report.frames == 60 and clip.report.status == "done"
+    assert not partial_path(tmp_path / "joined.mp4").exists()
+
+
+def test_an_interrupted_join_leaves_a_partial_the_next_run_continues(engine, tiny_model, tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=50, audio=True, gop=5)
+    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
+    first, _ = _join(batch, engine, src, dst, stop_after=2)  # Ctrl-C after two segments were joined
+    assert first.report.partial == partial_path(dst) and not dst.exists()
+    assert len(probe(partial_path(dst))["video_pts"]) == 20  # playable, the frames so far
+    again, segments = _join(batch, engine, src, dst)
+    assert again.report.kept_frames > 0 and segments[0].skip_before is not None  # the kept GOPs are not redone
+    assert sum(s.frames for s in segments) + again.report.kept_frames == 50
+    assert probe(dst)["video_pts"] == probe(src)["video_pts"]
+    assert probe(dst)["audio_packets"] == probe(src)["audio_packets"]
+    assert not partial_path(dst).exists()
+
+
+def test_a_segment_that_lost_frames_is_a_clear_error(engine, tmp_path):
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=20, gop=5)
+    segment = next(iter(SegmentPlan(src, 1)))
+    segment.packets = segment.packets[:-2]  # as an open GOP or damaged packets would
+    batch = RayBatch(None, ENGINE, VideoOptions(), ClusterOptions())
+    clip = batch.open_clip(src, tmp_path / "out.mp4")
+    done = stylize_segment(engine, clip.spec, segment)
+    clip.joiner.abandon()
+    with pytest.raises(InputError, match=r"in\.mp4: segment 1 decoded 8 of its 10 frames.*--segment-seconds 0"):
+        check_frames(src, segment, done)
+    assert not list(tmp_path.glob("out*"))
+
+
+def test_corrupt_packets_name_the_file(engine, tmp_path):
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=10, gop=5)
+    segment = next(iter(SegmentPlan(src, 0)))
+    segment.packets = [type(p)(b"\x00\x00\x01" + bytes(range(200)), p.pts, p.dts, p.keyframe) for p in segment.packets]
+    batch = RayBatch(None, ENGINE, VideoOptions(), ClusterOptions())
+    clip = batch.open_clip(src, tmp_path / "out.mp4")
+    clip.joiner.abandon()
+    try:
+        done = stylize_segment(engine, clip.spec, segment, name=str(src))
+    except InputError as exc:
+        assert str(src) in str(exc)
+    else:  # the decoder may drop what it cannot read instead of failing: then the frame count says it
+        with pytest.raises(InputError, match="segment 1 decoded"):
+            check_frames(src, segment, done)
