@@ -61,21 +61,27 @@ def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: 
         frames += len(pending)
         pending.clear()
 
-    try:
-        for data in [*segment.packets, None]:
+    damage: av.error.FFmpegError | None = None
+    for data in [*segment.packets, None]:
+        try:
             decoded = decoder.decode(data.packet(spec.time_base) if data is not None else None)
-            for frame in decoded:
-                if segment.skip_before is not None and frame.pts is not None and frame.pts < segment.skip_before:
-                    continue  # in the output already
-                rgb = frame.reformat(width=stored[0], height=stored[1], format="rgb24").to_ndarray()
-                if spec.rotation:
-                    rgb = np.rot90(rgb, k=spec.rotation // 90)
-                buffer[len(pending)] = rgb
-                pending.append(frame.pts)
-                if len(pending) == batch:
-                    flush()
-    except av.error.FFmpegError as exc:
-        raise InputError(f"{name}: corrupt video data in segment {segment.index + 1} ({exc})") from exc
+        except av.error.FFmpegError as exc:
+            # Keep feeding and drain to the end: a frame-threaded decoder freed right after an error
+            # deadlocks in avcodec_free_context (seen with FFmpeg 8 here, every time).
+            damage = damage or exc
+            continue
+        for frame in decoded:
+            if segment.skip_before is not None and frame.pts is not None and frame.pts < segment.skip_before:
+                continue  # in the output already
+            rgb = frame.reformat(width=stored[0], height=stored[1], format="rgb24").to_ndarray()
+            if spec.rotation:
+                rgb = np.rot90(rgb, k=spec.rotation // 90)
+            buffer[len(pending)] = rgb
+            pending.append(frame.pts)
+            if len(pending) == batch:
+                flush()
+    if damage is not None:
+        raise InputError(f"{name}: corrupt video data in segment {segment.index + 1} ({damage})") from damage
     flush()
     out.extend(PacketData.of(p) for p in encoder.encode(None))
     return EncodedSegment(segment.index, out, frames, encoder.extradata, time.perf_counter() - start)
