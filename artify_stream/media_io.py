@@ -166,16 +166,41 @@ def add_video_encoder(container, settings: EncoderSettings, rate: Fraction, size
     return stream
 
 
-def add_copied_streams(source, output, target: Path) -> dict:
-    """Output streams for the source's audio and subtitle streams (copied untouched): {source index: stream}."""
-    streams = {}
-    for stream in list(source.streams.audio) + list(source.streams.subtitles):
-        try:
-            streams[stream.index] = output.add_stream_from_template(stream)
-        except (av.error.FFmpegError, ValueError) as exc:
-            raise OutputError(f"{target}: its container cannot hold {stream.type} stream {stream.index} "
-                              f"({stream.codec_context.name}): {exc}") from exc
-    return streams
+class CopiedStreams:
+    """The source's audio and subtitle streams copied untouched into an output; `mux` puts a
+    demuxed packet of one of them in. AAC from MPEG-TS (or a raw .aac) carries ADTS headers an MP4
+    cannot hold: those packets go through `aac_adtstoasc`, as FFmpeg's `-c copy` does."""
+
+    def __init__(self, source, output, target: Path) -> None:
+        from av.bitstream import BitStreamFilterContext
+
+        self.streams: dict = {}  # source index -> output stream
+        self._filters: dict = {}
+        for stream in list(source.streams.audio) + list(source.streams.subtitles):
+            try:
+                out = output.add_stream_from_template(stream)
+            except (av.error.FFmpegError, ValueError) as exc:
+                raise OutputError(f"{target}: its container cannot hold {stream.type} stream {stream.index} "
+                                  f"({stream.codec_context.name}): {exc}") from exc
+            self.streams[stream.index] = out
+            if (stream.codec_context.name == "aac" and not stream.codec_context.extradata
+                    and Path(target).suffix.lower() in FRAGMENTED_SUFFIXES):
+                # Not given `out`: that would copy the source's TS codec tag onto it, which MP4 refuses;
+                # the AudioSpecificConfig reaches the muxer as the first packet's new extradata.
+                self._filters[stream.index] = BitStreamFilterContext("aac_adtstoasc", stream)
+
+    def __iter__(self):
+        return iter(self.streams)
+
+    def __len__(self) -> int:
+        return len(self.streams)
+
+    def mux(self, output, packet) -> None:
+        bsf = self._filters.get(packet.stream.index)
+        out = self.streams[packet.stream.index]
+        for ready in bsf.filter(packet) if bsf else (packet,):
+            ready.stream = out
+            output.mux(ready)
 
 
 def finish_output(working: Path, output: Path) -> None:

@@ -29,11 +29,12 @@ import numpy as np
 
 from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputError
 from artify_stream.geometry import output_size
-from artify_stream.media_io import (CompleteGops, EncoderSettings, add_copied_streams, add_video_encoder, display_rotation,
+from artify_stream.media_io import (CompleteGops, EncoderSettings, CopiedStreams, add_video_encoder, display_rotation,
                                     expected_frames, frame_rate, open_input, open_output)
 from artify_stream.outputs import check_output, partial_path, same_file
 from artify_stream.partial_video import keepable_gops, settle, working_path
 from artify_stream.stages import Stages
+from artify_stream.timeline import MonotonicClock
 
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".ts", ".flv"})
@@ -94,6 +95,9 @@ class VideoReport:
     seconds: float = 0.0
     interrupted: bool = False
     partial: Path | None = None  # where an interrupted run's frames are
+    hidden_frames: int = 0  # before the start of an MP4 edit list (a `-ss ... -c copy` cut): not part of the clip
+    retimed_at: list[float] = field(default_factory=list)  # where the source's clock jumped back (joined recordings)
+    damaged_at: list[float] = field(default_factory=list)  # seconds of the video packets that did not decode
     stages: dict[str, StageTimes] = field(default_factory=lambda: {k: StageTimes() for k in ("decode", "stylize", "encode")})
 
     @property
@@ -105,34 +109,52 @@ class VideoReport:
         """Frames the source announced but never delivered (a truncated file), when finished."""
         if self.interrupted or not self.expected_frames:
             return 0
-        return max(0, self.expected_frames - self.frames)
+        return max(0, self.expected_frames - self.hidden_frames - self.frames)
 
     @property
     def status(self) -> str:
         if self.interrupted:
             return "interrupted"
-        return "incomplete" if self.missing_frames else "done"
+        return "incomplete" if self.missing_frames or self.damaged_at else "done"
 
     def message(self) -> str:
         """One line for the user: what happened and where the frames are."""
-        of = f" of {self.expected_frames}" if self.expected_frames else ""
+        of = f" of {self.expected_frames - self.hidden_frames}" if self.expected_frames else ""
         if self.interrupted:
             where = f"; {self.partial} holds them, run again to continue" if self.partial else "; nothing kept (--no-partial)"
             return f"{self.source}: interrupted after {self.frames}{of} frames{where}"
+        if self.damaged_at:
+            return (f"{self.source}: {len(self.damaged_at)} damaged video packets at {damaged_stretches(self.damaged_at)} "
+                    f"could not be decoded and were skipped; wrote {self.output} ({self.frames}{of} frames)")
         if self.missing_frames:
             return (f"{self.source}: the input ended after {self.frames}{of} frames (frames {self.frames + 1}-"
                     f"{self.expected_frames} missing: a truncated file?); wrote {self.output}")
         kept = f", {self.kept_frames} kept from an earlier run" if self.kept_frames else ""
-        return f"wrote {self.output} ({self.frames} frames{kept})"
+        retimed = (f"; the source's timestamps jumped back at {damaged_stretches(self.retimed_at)} and were re-timed"
+                   " to run on" if self.retimed_at else "")
+        return f"wrote {self.output} ({self.frames} frames{kept}){retimed}"
 
     def to_dict(self) -> dict:
         return {
             "source": str(self.source), "output": str(self.output), "status": self.status, "frames": self.frames,
-            "expected_frames": self.expected_frames, "kept_frames": self.kept_frames,
-            "missing_frames": self.missing_frames, "seconds": round(self.seconds, 3), "fps": round(self.fps, 2),
+            "expected_frames": self.expected_frames, "hidden_frames": self.hidden_frames, "kept_frames": self.kept_frames,
+            "missing_frames": self.missing_frames, "damaged_at_s": [round(t, 3) for t in self.damaged_at],
+            "retimed_at_s": [round(t, 3) for t in self.retimed_at],
+            "seconds": round(self.seconds, 3), "fps": round(self.fps, 2),
             "interrupted": self.interrupted, "partial": str(self.partial) if self.partial else None,
             "stages": {k: {"frames": v.frames, "busy_s": round(v.busy_s, 3), "fps": round(v.fps, 2)} for k, v in self.stages.items()},
         }
+
+
+def damaged_stretches(seconds: list[float], gap: float = 1.0) -> str:
+    """'2.61-2.69 s, 7.00 s': the times of damaged packets, merged where they are close."""
+    stretches: list[list[float]] = []
+    for t in sorted(seconds):
+        if stretches and t - stretches[-1][1] <= gap:
+            stretches[-1][1] = t
+        else:
+            stretches.append([t, t])
+    return ", ".join(f"{a:.2f} s" if a == b else f"{a:.2f}-{b:.2f} s" for a, b in stretches)
 
 
 @dataclass
@@ -165,18 +187,25 @@ class VideoPipeline:
             # swscale works on the stored (unrotated) frame; rotate after.
             sw, sh = (height, width) if rotation % 180 else (width, height)
             copied_indices = {stream.index for stream in copied}
+            clock = MonotonicClock()
             for packet in container.demux(video, *copied):
                 if st.stop.is_set():
                     break
+                clock.adjust(packet)
+                report.retimed_at = clock.jumps
                 if packet.stream.index in copied_indices:
                     if packet.dts is not None:  # flush packets carry no data
                         st.put(out_q, ("packet", packet))
                     continue
                 t0 = time.perf_counter()
+                report.hidden_frames += packet.is_discard  # decoded as a reference, never shown
                 try:
                     frames = packet.decode()
-                except av.error.FFmpegError as exc:
-                    raise InputError(f"{report.source}: corrupt video data ({exc})") from exc
+                except av.error.InvalidDataError:
+                    # As FFmpeg does: skip what cannot be decoded and keep going; the report says where
+                    # (and the run exits 1). The decoder drains at the end, so it never frees mid-error.
+                    report.damaged_at.append(float(packet.pts * packet.time_base) if packet.pts is not None else 0.0)
+                    continue
                 for frame in frames:
                     if keep is not None and frame.pts is not None and \
                             round(frame.pts * frame.time_base / keep.time_base) < keep.restart_pts:
@@ -230,7 +259,7 @@ class VideoPipeline:
                     flush()
             flush()  # also on Ctrl-C: what was decoded gets written
 
-    def _write(self, output, vstream, stream_map: dict, keep: CompleteGops | None, in_q: queue.Queue,
+    def _write(self, output, vstream, copied: CopiedStreams, keep: CompleteGops | None, in_q: queue.Queue,
                report: VideoReport) -> None:
         times = report.stages["encode"]
         time_base = vstream.codec_context.time_base
@@ -252,8 +281,7 @@ class VideoPipeline:
             for kind, payload in self.stages.items(in_q):
                 if kind == "packet":
                     mux_kept(payload.dts * payload.time_base)
-                    payload.stream = stream_map[payload.stream.index]
-                    output.mux(payload)
+                    copied.mux(output, payload)
                     continue
                 mux_kept(None)
                 t0 = time.perf_counter()
@@ -294,8 +322,8 @@ class VideoPipeline:
             try:
                 # Source pts pass through unchanged (VFR stays VFR): encoder and stream take the source time base.
                 vstream = add_video_encoder(out, self.options.encoder, frame_rate(video), size, video.time_base, output)
-                stream_map = add_copied_streams(container, out, output)
-                self._run_threads(container, video, out, vstream, stream_map, size, rotation, keep, report)
+                copied = CopiedStreams(container, out, output)
+                self._run_threads(container, video, out, vstream, copied, size, rotation, keep, report)
             finally:
                 try:
                     out.close()
@@ -311,14 +339,14 @@ class VideoPipeline:
             if working is not None:  # an error: a fresh partial goes, an earlier run's partial stays
                 working.unlink(missing_ok=True)
 
-    def _run_threads(self, container, video, out, vstream, stream_map, size, rotation, keep, report) -> None:
+    def _run_threads(self, container, video, out, vstream, copied: CopiedStreams, size, rotation, keep, report) -> None:
         depth = self.options.queue_batches * self._batch()
         decoded: queue.Queue = queue.Queue(maxsize=depth)
         stylized: queue.Queue = queue.Queue(maxsize=depth)
-        copied = [container.streams[i] for i in stream_map]
-        reader = threading.Thread(target=self._read, args=(container, video, copied, size, rotation, keep, decoded, report),
+        copied_sources = [container.streams[i] for i in copied]
+        reader = threading.Thread(target=self._read, args=(container, video, copied_sources, size, rotation, keep, decoded, report),
                                   name="artify-reader", daemon=True)
-        writer = threading.Thread(target=self._write, args=(out, vstream, stream_map, keep, stylized, report),
+        writer = threading.Thread(target=self._write, args=(out, vstream, copied, keep, stylized, report),
                                   name="artify-writer", daemon=True)
         st = self.stages
         t0 = time.perf_counter()

@@ -94,3 +94,37 @@ def write_pan_clip(path: Path, frames: int = 8, size: tuple[int, int] = (48, 64)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(wide[:, left : left + width]), format="rgb24")
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
+
+
+def damage_video_packets(src: Path, dst: Path, indices: range, seed: int = 1) -> list[float]:
+    """Copy `src` with the bytes of the video packets at `indices` (decode order) replaced by noise,
+    as a bad sector or a dropped network chunk would; returns those packets' times in seconds."""
+    with av.open(str(src)) as container:
+        packets = [p for p in container.demux(container.streams.video[0]) if p.size]
+        spots = [(packets[i].pos, packets[i].size, float(packets[i].pts * packets[i].time_base)) for i in indices]
+    data = bytearray(Path(src).read_bytes())
+    noise = np.random.default_rng(seed)
+    for pos, size, _ in spots:
+        data[pos : pos + size] = noise.integers(0, 256, size, dtype=np.uint8).tobytes()
+    Path(dst).write_bytes(bytes(data))
+    return [t for _, _, t in spots]
+
+
+def cut_with_edit_list(src: Path, dst: Path, start_s: float) -> int:
+    """What `ffmpeg -ss START -i SRC -c copy DST` writes: the video copied from the keyframe before
+    START, times shifted so START is 0, and an MP4 edit list hiding the frames before it. Returns the
+    number of frames the edit list hides."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vout = out.add_stream_from_template(vin)
+        packets = [p for p in inp.demux(vin) if p.dts is not None]
+        cut = int(start_s / vin.time_base)
+        key = max(p.pts for p in packets if p.is_keyframe and p.pts <= cut)
+        hidden = 0
+        for p in packets:
+            if p.pts < key:
+                continue
+            hidden += p.pts < cut
+            p.pts, p.dts, p.stream = p.pts - cut, p.dts - cut, vout
+            out.mux(p)
+    return hidden

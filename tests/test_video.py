@@ -11,7 +11,7 @@ from artify_stream.errors import ConfigError, InputError, OutputError
 from artify_stream.geometry import output_size
 from artify_stream.video import VideoOptions, VideoPipeline
 from engines import create_engine
-from tests.media import probe, write_clip
+from tests.media import cut_with_edit_list, damage_video_packets, probe, write_clip
 
 
 @pytest.fixture
@@ -75,6 +75,50 @@ def test_truncated_input_is_a_clear_error_and_leaves_nothing(engine, tmp_path):
     with pytest.raises(InputError, match="cut.mp4"):
         VideoPipeline(engine).run(src, dst)
     assert not dst.exists() and not list(tmp_path.glob("*partial*"))
+
+
+def test_a_damaged_stretch_is_skipped_and_reported_with_its_place(engine, tmp_path):
+    clean, src, dst = tmp_path / "clean.mp4", tmp_path / "damaged.mp4", tmp_path / "out.mp4"
+    write_clip(clean, frames=100, size=(48, 64), fps=25, audio=True, gop=25)
+    times = damage_video_packets(clean, src, range(50, 53))
+    report = VideoPipeline(engine).run(src, dst)
+    assert report.status == "incomplete"  # exit 1 at the CLI, but every decodable frame is kept
+    assert len(report.damaged_at) >= 1 and 0 < report.frames < 100
+    assert len(probe(dst)["video_pts"]) == report.frames
+    assert probe(dst)["audio_packets"] == probe(clean)["audio_packets"]  # the audio was not damaged: all of it
+    # Where: a threaded decoder reports an error a few packets late, so within half a second.
+    assert min(times) <= min(report.damaged_at) <= max(report.damaged_at) <= max(times) + 0.5
+    assert f"damaged video packets at {min(report.damaged_at):.2f}" in report.message()
+    assert f"({report.frames} of 100 frames)" in report.message()
+    assert not list(tmp_path.glob("*partial*"))
+
+
+def test_frames_an_edit_list_hides_are_not_part_of_the_clip(engine, tmp_path):
+    whole, src, dst = tmp_path / "whole.mp4", tmp_path / "cut.mp4", tmp_path / "out.mp4"
+    write_clip(whole, frames=100, fps=25, gop=25)
+    hidden = cut_with_edit_list(whole, src, start_s=1.4)
+    assert hidden == 10 and av.open(str(src)).streams.video[0].frames == 75  # the file holds 75, shows 65
+    report = VideoPipeline(engine).run(src, dst)
+    assert report.status == "done" and report.frames == 65 and report.missing_frames == 0
+    assert "65 frames" in report.message()
+    assert probe(dst)["video_pts"] == probe(src)["video_pts"]  # what a player shows of the source, frame for frame
+
+
+def test_two_joined_recordings_are_re_timed_to_run_on_with_their_audio(engine, tmp_path):
+    first, second, src, dst = tmp_path / "a.ts", tmp_path / "b.ts", tmp_path / "joined.ts", tmp_path / "out.mp4"
+    write_clip(first, frames=30, fps=10, audio=True)
+    write_clip(second, frames=20, fps=10, audio=True)
+    src.write_bytes(first.read_bytes() + second.read_bytes())  # `cat a.ts b.ts`: the clock restarts at 3 s
+    report = VideoPipeline(engine).run(src, dst)
+    assert report.status == "done" and report.frames == 50
+    assert "jumped back at 3.00" in report.message() and "re-timed" in report.message()
+    out, source = probe(dst), probe(src)
+    assert out["video_pts"] == sorted(set(out["video_pts"])) and len(out["video_pts"]) == 50  # forward only
+    # Every audio packet, its AAC payload untouched: only the 7-byte ADTS header an MP4 cannot hold is gone.
+    assert [data for _, data in out["audio_packets"]] == [data[7:] for _, data in source["audio_packets"]]
+    audio_pts = [pts for pts, _ in out["audio_packets"]]
+    assert audio_pts == sorted(set(audio_pts))
+    assert out["duration"] == pytest.approx(5.0, abs=0.3)
 
 
 def test_error_in_the_engine_stops_every_thread(tmp_path):

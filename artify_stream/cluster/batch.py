@@ -283,6 +283,7 @@ class _Run:
             return
         report = clip.report
         report.seconds = time.perf_counter() - clip.started
+        report.hidden_frames = clip.plan.hidden
         self.record(FileResult(clip.source, clip.output, report.status, report.message(), report.to_dict()))
 
     def _interrupted(self) -> None:

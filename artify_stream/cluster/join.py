@@ -16,7 +16,7 @@ import av
 
 from artify_stream.cluster.segments import ClipSpec, EncodedSegment, PacketData
 from artify_stream.errors import OutputError
-from artify_stream.media_io import CompleteGops, add_copied_streams, add_video_encoder, open_input, open_output
+from artify_stream.media_io import CompleteGops, CopiedStreams, add_video_encoder, open_input, open_output
 from artify_stream.partial_video import settle, working_path
 from artify_stream.video import VideoReport
 
@@ -39,7 +39,7 @@ class SegmentJoiner:
             # Never fed: it gives the stream its parameters, which are the workers' (same encoder and settings).
             self._video.codec_context.flags |= av.codec.context.Flags.global_header
             self._video.codec_context.open()
-            self._copied = add_copied_streams(self._copied_source, self._out, output)
+            self._copied = CopiedStreams(self._copied_source, self._out, output)
             streams = [self._copied_source.streams[i] for i in self._copied]
             self._copied_packets = (p for p in self._copied_source.demux(*streams) if p.dts is not None) if streams else iter(())
             self._next_copied = next(self._copied_packets, None)
@@ -118,7 +118,5 @@ class SegmentJoiner:
     def _mux_copied(self, until: Fraction | None) -> None:
         """Copied audio/subtitle packets up to `until` (all of them for None), in their order."""
         while self._next_copied is not None and (until is None or self._next_copied.dts * self._next_copied.time_base <= until):
-            packet = self._next_copied
-            packet.stream = self._copied[packet.stream.index]
-            self._out.mux(packet)
+            self._copied.mux(self._out, self._next_copied)
             self._next_copied = next(self._copied_packets, None)

@@ -34,10 +34,11 @@ class PacketData:
     pts: int | None
     dts: int | None
     keyframe: bool
+    hidden: bool = False  # before an MP4 edit list's start: decoded as a reference, never shown
 
     @classmethod
     def of(cls, packet: av.Packet) -> PacketData:
-        return cls(bytes(packet), packet.pts, packet.dts, packet.is_keyframe)
+        return cls(bytes(packet), packet.pts, packet.dts, packet.is_keyframe, packet.is_discard)
 
     def packet(self, time_base: Fraction) -> av.Packet:
         packet = av.Packet(self.data)
@@ -89,6 +90,7 @@ class SegmentPlan:
     seconds: float  # 0: the whole clip is one segment
     skip_before: int | None = None
     count: int = field(default=0, init=False)
+    hidden: int = field(default=0, init=False)  # packets before an edit list's start, seen so far
 
     def __iter__(self) -> Iterator[Segment]:
         try:
@@ -106,6 +108,7 @@ class SegmentPlan:
             if packet.dts is None and packet.pts is None:
                 continue  # a flush packet
             data = PacketData.of(packet)
+            self.hidden += data.hidden
             if (data.keyframe and current and limit is not None and start_pts is not None and data.pts is not None
                     and data.pts - start_pts >= limit):
                 yield from self._segment(current)
@@ -118,7 +121,7 @@ class SegmentPlan:
 
     def _segment(self, packets: list[PacketData]) -> Iterator[Segment]:
         skip = self.skip_before
-        wanted = sum(1 for p in packets if skip is None or p.pts is None or p.pts >= skip)
+        wanted = sum(1 for p in packets if not p.hidden and (skip is None or p.pts is None or p.pts >= skip))
         if wanted == 0:
             return  # all of it is in the output already
         self.count += 1

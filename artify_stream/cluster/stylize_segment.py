@@ -61,6 +61,8 @@ def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: 
         frames += len(pending)
         pending.clear()
 
+    # PyAV cannot set a packet's discard flag, so the frames an edit list hides go by their pts.
+    hidden = {p.pts for p in segment.packets if p.hidden}
     damage: av.error.FFmpegError | None = None
     for data in [*segment.packets, None]:
         try:
@@ -71,6 +73,8 @@ def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: 
             damage = damage or exc
             continue
         for frame in decoded:
+            if frame.pts in hidden:
+                continue  # decoded as a reference only
             if segment.skip_before is not None and frame.pts is not None and frame.pts < segment.skip_before:
                 continue  # in the output already
             rgb = frame.reformat(width=stored[0], height=stored[1], format="rgb24").to_ndarray()

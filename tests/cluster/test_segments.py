@@ -16,7 +16,7 @@ from artify_stream.errors import InputError
 from artify_stream.outputs import partial_path
 from artify_stream.video import VideoOptions, VideoPipeline
 from engines import create_engine
-from tests.media import probe, write_clip
+from tests.media import cut_with_edit_list, probe, write_clip
 
 ENGINE = dict(backend="torch", precision="fp32")
 
@@ -79,6 +79,19 @@ def test_an_interrupted_join_leaves_a_partial_the_next_run_continues(engine, tin
     assert probe(dst)["video_pts"] == probe(src)["video_pts"]
     assert probe(dst)["audio_packets"] == probe(src)["audio_packets"]
     assert not partial_path(dst).exists()
+
+
+def test_an_edit_list_cut_joins_to_the_frames_it_shows(engine, tiny_model, tmp_path):
+    whole, src = tmp_path / "whole.mp4", tmp_path / "cut.mp4"
+    write_clip(whole, frames=60, fps=25, gop=10)
+    hidden = cut_with_edit_list(whole, src, start_s=0.6)
+    VideoPipeline(engine, VideoOptions()).run(src, tmp_path / "one.mp4")
+    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=0.4))
+    clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4")
+    assert hidden == 5 and len(segments) > 2
+    clip.report.hidden_frames = clip.plan.hidden  # as the driver does when the clip is complete
+    assert clip.report.status == "done" and clip.report.frames == 60 - 10 - 5  # from the keyframe at 0.4 s, less the hidden
+    assert probe(tmp_path / "joined.mp4")["video_pts"] == probe(tmp_path / "one.mp4")["video_pts"]
 
 
 def test_a_segment_that_lost_frames_is_a_clear_error(engine, tmp_path):

@@ -142,7 +142,7 @@ def test_cli_train_then_stylize_with_the_exported_model(data, tmp_path):
     assert "epoch 1" in r.stderr
     out = tmp_path / "o.png"
     r = subprocess.run([sys.executable, "-m", "cli", "stylize", str(data[0] / "img_000.png"), str(out),
-                        "--model", str(run / "model.safetensors")], capture_output=True, text=True, env=env)
+                        "--model", str(run / "model.safetensors"), "--engine", "torch"], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and out.exists(), r.stderr
 
 
