@@ -7,15 +7,19 @@ left by an interrupted run is continued. The first interruption ends the batch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from artify_stream.errors import ArtifyError, InputError, OutputError
 from artify_stream.images import is_image_path
+from artify_stream.output_lock import is_our_partial
 from artify_stream.outputs import check_output_folder, is_partial_path, same_file
 from artify_stream.still_images import stylize_image_file
 from artify_stream.video import VideoOptions, VideoPipeline, VideoReport, is_video_path
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("done", "skipped", "failed", "interrupted", "incomplete")
 
@@ -54,7 +58,7 @@ class BatchReport:
 
 
 def is_media_path(path: Path) -> bool:
-    return (is_image_path(path) or is_video_path(path)) and not is_partial_path(path)
+    return is_image_path(path) or is_video_path(path)
 
 
 def mirrored_outputs(source_dir: Path, output_dir: Path) -> list[tuple[Path, Path]]:
@@ -69,8 +73,12 @@ def mirrored_outputs(source_dir: Path, output_dir: Path) -> list[tuple[Path, Pat
     resolved_out = output_dir.resolve()
     pairs = []
     for path in sorted(source_dir.rglob("*")):
-        if path.is_file() and is_media_path(path) and not path.resolve().is_relative_to(resolved_out):
-            pairs.append((path, output_dir / path.relative_to(source_dir)))
+        if not (path.is_file() and is_media_path(path)) or path.resolve().is_relative_to(resolved_out):
+            continue
+        if is_partial_path(path) and is_our_partial(path):
+            log.warning("skipped %s: an unfinished output of an earlier artify job (its job continues it)", path)
+            continue
+        pairs.append((path, output_dir / path.relative_to(source_dir)))
     if not pairs:
         raise InputError(f"{source_dir}: no image or video files found")
     return pairs

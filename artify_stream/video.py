@@ -31,6 +31,7 @@ from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputErr
 from artify_stream.geometry import output_size
 from artify_stream.media_io import (CompleteGops, EncoderSettings, CopiedStreams, add_video_encoder, display_rotation,
                                     expected_frames, frame_rate, open_input, open_output)
+from artify_stream.output_lock import OutputLock
 from artify_stream.outputs import check_output, partial_path, same_file
 from artify_stream.partial_video import keepable_gops, settle, working_path
 from artify_stream.stages import Stages
@@ -310,7 +311,9 @@ class VideoPipeline:
         report = VideoReport(source, output)
         container = open_input(source)
         working = None
+        lock = OutputLock(output)  # before the partial is read: one writer per output
         try:
+            lock.acquire()
             video = container.streams.video[0]
             video.thread_type = "AUTO"  # measured 1.4-1.5x faster decode than the default
             rotation = display_rotation(source)
@@ -338,6 +341,7 @@ class VideoPipeline:
             container.close()
             if working is not None:  # an error: a fresh partial goes, an earlier run's partial stays
                 working.unlink(missing_ok=True)
+            lock.release()
 
     def _run_threads(self, container, video, out, vstream, copied: CopiedStreams, size, rotation, keep, report) -> None:
         depth = self.options.queue_batches * self._batch()

@@ -32,6 +32,7 @@ from artify_stream.cluster.segments import (DEFAULT_SEGMENT_SECONDS, ClipSpec, E
 from artify_stream.cluster.worker import INPUT, Failed, StylizedImage, StylizeWorker
 from artify_stream.errors import ArtifyError, OutputError
 from artify_stream.geometry import output_size
+from artify_stream.output_lock import OutputLock
 from artify_stream.media_io import display_rotation, expected_frames, frame_rate, open_input
 from artify_stream.outputs import check_output, partial_path, same_file
 from artify_stream.partial_video import keepable_gops
@@ -151,10 +152,15 @@ class RayBatch:
             raise OutputError(f"{output}: its work-in-progress file is the input; choose another output")
         with open_input(source) as container:
             spec, expected = self._clip_spec(container, source)
-        keep = keepable_gops(output, spec.size, spec.encoder.codec)
-        skip_before = round(keep.restart_pts * keep.time_base / spec.time_base) if keep else None
-        report = VideoReport(source, output, expected_frames=expected)
-        joiner = SegmentJoiner(source, output, spec, keep, report, self.options.keep_partial)
+        lock = OutputLock(output).acquire()  # the joiner releases it when it closes or abandons the file
+        try:
+            keep = keepable_gops(output, spec.size, spec.encoder.codec)
+            skip_before = round(keep.restart_pts * keep.time_base / spec.time_base) if keep else None
+            report = VideoReport(source, output, expected_frames=expected)
+        except BaseException:
+            lock.release()
+            raise
+        joiner = SegmentJoiner(source, output, spec, keep, report, self.options.keep_partial, lock)
         plan = SegmentPlan(source, self.cluster.segment_seconds, skip_before)
         return _Clip(source, output, spec, plan, joiner, report, time.perf_counter())
 

@@ -16,6 +16,7 @@ import av
 
 from artify_stream.cluster.segments import ClipSpec, EncodedSegment, PacketData
 from artify_stream.errors import OutputError
+from artify_stream.output_lock import OutputLock
 from artify_stream.media_io import CompleteGops, CopiedStreams, add_video_encoder, open_input, open_output
 from artify_stream.partial_video import settle, working_path
 from artify_stream.video import VideoReport
@@ -25,15 +26,16 @@ class SegmentJoiner:
     """Use: `write(segment)` as they come (any order), then `close(interrupted)`; `abandon()` on an error."""
 
     def __init__(self, source: Path, output: Path, spec: ClipSpec, keep: CompleteGops | None,
-                 report: VideoReport, keep_partial: bool = True) -> None:
+                 report: VideoReport, keep_partial: bool = True, lock: OutputLock | None = None) -> None:
         self.output, self.spec, self.report = Path(output), spec, report
+        self.lock = lock  # held since before `keep` was read; released once the file is settled
         self.keep_partial = keep_partial  # on an interruption, keep the frames so far for the next run
         self.working = working_path(output, keep)
         self.next_index = 0
         self.waiting: dict[int, EncodedSegment] = {}
         self._last_dts: Fraction | None = None
-        self._copied_source = open_input(source)
         try:
+            self._copied_source = open_input(source)
             self._out = open_output(self.working, output)
             self._video = add_video_encoder(self._out, spec.encoder, spec.rate, spec.size, spec.time_base, output)
             # Never fed: it gives the stream its parameters, which are the workers' (same encoder and settings).
@@ -84,17 +86,26 @@ class SegmentJoiner:
             raise OutputError(f"{self.output}: cannot finish the file ({exc})") from exc
         finally:
             self._copied_source.close()
-        self.report.partial = settle(self.working, self.output, interrupted, self.report.frames, self.keep_partial)
+        try:
+            self.report.partial = settle(self.working, self.output, interrupted, self.report.frames, self.keep_partial)
+        finally:
+            self._release()
 
     def abandon(self) -> None:
         """An error: this run's working file goes (an earlier run's partial stays)."""
-        for closing in (getattr(self, "_out", None), self._copied_source):
+        for closing in (getattr(self, "_out", None), getattr(self, "_copied_source", None)):
             try:
                 if closing is not None:
                     closing.close()
             except (av.error.FFmpegError, OSError):
                 pass
         self.working.unlink(missing_ok=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def _monotonic(self, data: PacketData) -> av.Packet:
         """Each segment's encoder starts its dts a few frames before its first pts; at a seam that can
