@@ -166,6 +166,20 @@ def add_video_encoder(container, settings: EncoderSettings, rate: Fraction, size
     return stream
 
 
+#: Tags a demuxer computes (Matroska's statistics), or that describe the old encoding or a turn the
+#: frames no longer need (`rotate`): never copied.
+_NOT_COPIED_TAGS = frozenset({"rotate", "encoder", "duration", "number_of_frames", "number_of_bytes", "bps", "_statistics_tags",
+                            "_statistics_writing_app", "_statistics_writing_date_utc", "handler_name", "vendor_id"})
+
+
+def copy_stream_properties(source, target) -> None:
+    """What a player shows of a stream beyond its data: language, title, default/commentary/forced."""
+    for key, value in source.metadata.items():
+        if key.lower() not in _NOT_COPIED_TAGS and not key.lower().startswith("_statistics"):
+            target.metadata[key] = value
+    target.disposition = source.disposition
+
+
 class CopiedStreams:
     """The source's audio and subtitle streams copied untouched into an output; `mux` puts a
     demuxed packet of one of them in. AAC from MPEG-TS (or a raw .aac) carries ADTS headers an MP4
@@ -182,6 +196,7 @@ class CopiedStreams:
             except (av.error.FFmpegError, ValueError) as exc:
                 raise OutputError(f"{target}: its container cannot hold {stream.type} stream {stream.index} "
                                   f"({stream.codec_context.name}): {exc}") from exc
+            copy_stream_properties(stream, out)
             self.streams[stream.index] = out
             if (stream.codec_context.name == "aac" and not stream.codec_context.extradata
                     and Path(target).suffix.lower() in FRAGMENTED_SUFFIXES):
@@ -214,6 +229,8 @@ def finish_output(working: Path, output: Path) -> None:
         with av.open(str(working)) as src, atomic_path(output) as tmp:
             with av.open(str(tmp), "w", format=container_format(output) or "mp4", options={"movflags": "+faststart"}) as dst:
                 streams = {s.index: dst.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio", "subtitle")}
+                for index, stream in streams.items():
+                    copy_stream_properties(src.streams[index], stream)
                 for packet in src.demux(*[src.streams[i] for i in streams]):
                     if packet.dts is None:
                         continue

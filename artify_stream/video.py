@@ -29,8 +29,8 @@ import numpy as np
 
 from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputError
 from artify_stream.geometry import output_size
-from artify_stream.media_io import (CompleteGops, EncoderSettings, CopiedStreams, add_video_encoder, display_rotation,
-                                    expected_frames, frame_rate, open_input, open_output)
+from artify_stream.media_io import (CompleteGops, CopiedStreams, EncoderSettings, add_video_encoder, copy_stream_properties,
+                                    display_rotation, expected_frames, frame_rate, open_input, open_output)
 from artify_stream.output_lock import OutputLock
 from artify_stream.outputs import check_output, partial_path, same_file
 from artify_stream.partial_video import keepable_gops, settle, working_path
@@ -325,6 +325,7 @@ class VideoPipeline:
             try:
                 # Source pts pass through unchanged (VFR stays VFR): encoder and stream take the source time base.
                 vstream = add_video_encoder(out, self.options.encoder, frame_rate(video), size, video.time_base, output)
+                copy_stream_properties(video, vstream)
                 copied = CopiedStreams(container, out, output)
                 self._run_threads(container, video, out, vstream, copied, size, rotation, keep, report)
             finally:

@@ -22,6 +22,8 @@ def write_clip(
     pix_fmt: str = "yuv420p",
     codec: str = "libx264",
     gop: int | None = None,  # a keyframe every `gop` frames, and only there
+    audio_tags: dict[str, str] | None = None,  # e.g. language and title
+    audio_disposition: int = 0,  # av.stream.Disposition flags, e.g. comment
 ) -> list[int]:
     """Write a clip; returns the video pts (in 1/1000 s) of each frame."""
     height, width = size
@@ -39,6 +41,9 @@ def write_clip(
         if audio:
             sound = out.add_stream("aac", rate=48000)
             sound.layout = "mono"
+            sound.metadata.update(audio_tags or {})
+            if audio_disposition:
+                sound.disposition = audio_disposition
         t = 0
         for i in range(frames):
             rgb = make_picture(height, width, seed=i)

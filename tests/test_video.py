@@ -121,6 +121,21 @@ def test_two_joined_recordings_are_re_timed_to_run_on_with_their_audio(engine, t
     assert out["duration"] == pytest.approx(5.0, abs=0.3)
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_copied_audio_keeps_its_language_title_and_role(engine, tmp_path, suffix):
+    src, dst = tmp_path / "in.mkv", tmp_path / f"out{suffix}"
+    commentary = av.stream.Disposition.comment | av.stream.Disposition.default
+    write_clip(src, frames=10, audio=True, audio_tags={"language": "fra", "title": "Commentaire"},
+               audio_disposition=commentary)
+    VideoPipeline(engine).run(src, dst)
+    with av.open(str(dst)) as out:
+        audio = out.streams.audio[0]
+        assert audio.metadata.get("language") == "fra"
+        assert audio.disposition & av.stream.Disposition.comment
+        if suffix == ".mkv":  # MP4 has no per-track title that FFmpeg writes
+            assert audio.metadata.get("title") == "Commentaire"
+
+
 def test_error_in_the_engine_stops_every_thread(tmp_path):
     src = tmp_path / "in.mp4"
     write_clip(src, frames=40, audio=True)
