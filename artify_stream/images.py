@@ -6,11 +6,12 @@ and 16-bit images, which OpenCV's imread does not all do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, ImageSequence, UnidentifiedImageError
 from PIL.Image import DecompressionBombError
 
 from artify_stream.atomic import atomic_path
@@ -46,25 +47,94 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     return image
 
 
+#: Formats that hold an animation; an animated input goes only to one of these.
+ANIMATED_SUFFIXES = frozenset({".gif", ".webp"})
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _to_srgb(image: Image.Image, rgb: Image.Image) -> Image.Image:
+    """Pixels in the file's embedded colour profile (Adobe RGB, ProPhoto, Display P3, CMYK...)
+    converted to sRGB, as image viewers show them; the model and every output are sRGB."""
+    icc = image.info.get("icc_profile")
+    if not icc:
+        return rgb
+    source = image if image.mode in ("RGB", "CMYK", "L") else rgb
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(source, profile, _SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return rgb  # a broken profile: the numbers as they are, as browsers do
+
+
+def _loaded(image: Image.Image, keep_alpha: bool) -> LoadedImage:
+    image = _to_8bit(image)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    # RGB conversion handles L, P, CMYK, YCbCr, 1 and 48-bit RGB (Pillow reduces it).
+    rgb = np.array(_to_srgb(image, image.convert("RGB")))
+    if has_alpha and keep_alpha:
+        alpha = np.array(image.convert("RGBA"))[..., 3]
+        return LoadedImage(rgb=np.ascontiguousarray(rgb), alpha=np.ascontiguousarray(alpha))
+    return LoadedImage(rgb=rgb)
+
+
 def read_image(path: Path, keep_alpha: bool = True) -> LoadedImage:
-    """Decode an image file, upright (EXIF), as 8-bit RGB plus alpha if it had one."""
+    """Decode an image file, upright (EXIF), in sRGB, as 8-bit RGB plus alpha if it had one."""
     path = Path(path)
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            image = _to_8bit(image)
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-            if has_alpha and keep_alpha:
-                rgba = np.array(image.convert("RGBA"))
-                return LoadedImage(rgb=np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]))
-            # RGB conversion handles L, P, CMYK, YCbCr, 1 and 48-bit RGB (Pillow reduces it).
-            return LoadedImage(rgb=np.array(image.convert("RGB")))
+            return _loaded(ImageOps.exif_transpose(image), keep_alpha)
     except FileNotFoundError as exc:
         raise InputError(f"{path}: file not found") from exc
     except DecompressionBombError as exc:
         raise InputError(f"{path}: too many pixels to decode safely ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
+
+
+@dataclass
+class Animation:
+    """An animated GIF or WebP: whole frames (each composited over the ones before), their times."""
+
+    frames: list[LoadedImage]
+    durations_ms: list[int] = field(default_factory=list)
+    loop: int = 0  # 0: for ever
+
+
+def frame_count(path: Path) -> int:
+    """How many frames an image file holds (1 for a still); 0 when it cannot be read."""
+    try:
+        with Image.open(path) as image:
+            return getattr(image, "n_frames", 1)
+    except (OSError, ValueError, SyntaxError):
+        return 0
+
+
+def read_animation(path: Path) -> Animation:
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            frames, durations = [], []
+            for frame in ImageSequence.Iterator(image):
+                frames.append(_loaded(frame.convert("RGBA"), keep_alpha=True))
+                durations.append(int(frame.info.get("duration", 100)))
+            return Animation(frames, durations, int(image.info.get("loop", 0)))
+    except DecompressionBombError as exc:
+        raise InputError(f"{path}: too many pixels to decode safely ({exc})") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise InputError(f"{path}: not a readable animation ({exc})") from exc
+
+
+def write_animation(path: Path, animation: Animation) -> None:
+    """All frames, their times and the loop count, atomically."""
+    path = Path(path)
+    pictures = [Image.fromarray(np.dstack([f.rgb, f.alpha]) if f.alpha is not None else f.rgb) for f in animation.frames]
+    try:
+        with atomic_path(path) as tmp:
+            pictures[0].save(tmp, format=Image.registered_extensions()[path.suffix.lower()], save_all=True,
+                             append_images=pictures[1:], duration=animation.durations_ms, loop=animation.loop,
+                             disposal=2)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc})") from exc
 
 
 def write_image(path: Path, image: LoadedImage) -> None:

@@ -8,9 +8,10 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from artify_stream.errors import InputError
+from artify_stream.errors import InputError, OutputError
 from artify_stream.geometry import fit_long_side
-from artify_stream.images import LoadedImage, read_image, write_image
+from artify_stream.images import (ANIMATED_SUFFIXES, Animation, LoadedImage, frame_count, read_animation, read_image,
+                                  write_animation, write_image)
 from artify_stream.outputs import check_output
 
 Stylizer = Callable  # engine interface: uint8 (N, H, W, 3) array in and out
@@ -42,5 +43,14 @@ def stylize_image_file(engine: Stylizer, source: Path, output: Path, long_side: 
     """Read, stylize, write atomically; the output is checked (not the input, exists?) before any work."""
     source, output = Path(source), Path(output)
     check_output(output, overwrite, inputs=[source], min_free=0)
+    frames = frame_count(source)
+    if frames > 1:  # an animated GIF or WebP: every frame, or a clear no
+        if output.suffix.lower() not in ANIMATED_SUFFIXES:
+            raise OutputError(f"{output}: {source.name} is an animation of {frames} frames and {output.suffix} holds "
+                              f"one picture; write it to {' or '.join(sorted(ANIMATED_SUFFIXES))}")
+        animation = read_animation(source)
+        styled = [stylize_image(engine, f, long_side, side_by_side, name=str(source)) for f in animation.frames]
+        write_animation(output, Animation(styled, animation.durations_ms, animation.loop))
+        return
     image = read_image(source)
     write_image(output, stylize_image(engine, image, long_side, side_by_side, name=str(source)))

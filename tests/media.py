@@ -133,3 +133,36 @@ def cut_with_edit_list(src: Path, dst: Path, start_s: float) -> int:
             p.pts, p.dts, p.stream = p.pts - cut, p.dts - cut, vout
             out.mux(p)
     return hidden
+
+
+def prophoto_icc() -> bytes:
+    """A minimal ICC v2 display profile with ProPhoto RGB's primaries (D50) and a 1.8 gamma: a
+    wide-gamut camera profile of the kind that looks wrong when ignored (none ships with Pillow)."""
+    import struct
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + b"\0" * 4 + s15(x) + s15(y) + s15(z)
+
+    def text(t: str) -> bytes:  # textDescriptionType, ASCII part only
+        ascii_ = t.encode() + b"\0"
+        return b"desc" + b"\0" * 4 + struct.pack(">I", len(ascii_)) + ascii_ + b"\0" * 12 + b"\0" * 67
+
+    gamma = b"curv" + b"\0" * 4 + struct.pack(">I", 1) + struct.pack(">H", round(1.8 * 256)) + b"\0\0"
+    tags = [(b"desc", text("ProPhoto-like test profile")), (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+            (b"rXYZ", xyz(0.7977, 0.2880, 0.0)), (b"gXYZ", xyz(0.1352, 0.7119, 0.0)),
+            (b"bXYZ", xyz(0.0313, 0.0001, 0.8249)), (b"rTRC", gamma), (b"gTRC", gamma), (b"bTRC", gamma),
+            (b"cprt", b"text" + b"\0" * 4 + b"none\0\0\0\0")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = [], b""
+    for sig, body in tags:
+        body += b"\0" * (-len(body) % 4)
+        table.append(sig + struct.pack(">II", offset + len(data), len(body)))
+        data += body
+    size = offset + len(data)
+    header = (struct.pack(">I", size) + b"none" + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp"
+              + b"\0" * 24 + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48)
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + b"".join(table) + data

@@ -61,3 +61,41 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path):
     with pytest.raises(OutputError, match="o.jpg"):
         write_image(out, huge)
     assert out.read_bytes() == b"keep" and [p.name for p in tmp_path.iterdir()] == ["o.jpg"]
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_wide_gamut_profile_is_converted_to_srgb_as_viewers_show_it(tmp_path, suffix):
+    from tests.media import prophoto_icc
+
+    pixels = np.zeros((8, 16, 3), np.uint8)
+    pixels[:, :8], pixels[:, 8:] = 128, (200, 60, 40)
+    path = tmp_path / f"prophoto{suffix}"
+    Image.fromarray(pixels).save(path, icc_profile=prophoto_icc(), **({"quality": 100} if suffix == ".jpg" else {}))
+    rgb = read_image(path).rgb.astype(int)
+    # Grey 128 under a 1.8 gamma is linear 0.289, which sRGB writes as 146; the red gets purer.
+    assert np.abs(rgb[:, :6] - 146).max() <= 2  # away from the edge JPEG blurs
+    red = rgb[4, 12]
+    assert red[0] > 240 and red[1] < 30
+
+
+def test_an_animated_gif_stays_animated_and_cannot_be_squeezed_into_a_png(tmp_path):
+    from artify_stream.still_images import stylize_image_file
+
+    frames = [Image.fromarray(make_picture(24, 32, seed=i)) for i in range(6)]
+    src = tmp_path / "anim.gif"
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=[80, 80, 80, 80, 80, 400], loop=3)
+    invert = lambda batch: 255 - batch  # noqa: E731  (a stand-in engine: the point is the frames)
+    stylize_image_file(invert, src, tmp_path / "out.gif")
+    with Image.open(tmp_path / "out.gif") as out:
+        assert out.n_frames == 6 and out.info["loop"] == 3
+        durations = []
+        for i in range(6):
+            out.seek(i)
+            durations.append(out.info["duration"])
+        assert durations == [80, 80, 80, 80, 80, 400]
+        out.seek(5)
+        last = np.asarray(out.convert("RGB")).astype(int)
+    assert np.abs(last - (255 - np.asarray(frames[5].convert("RGB")).astype(int))).mean() < 40  # its own frame
+    with pytest.raises(OutputError, match=r"out\.png: anim\.gif is an animation of 6 frames.*\.gif or \.webp"):
+        stylize_image_file(invert, src, tmp_path / "out.png")
+    assert not (tmp_path / "out.png").exists()
