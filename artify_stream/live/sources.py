@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from artify_stream.errors import InputError
-from artify_stream.media_io import frame_rate
+from artify_stream.media_io import display_rotation, frame_rate
 from artify_stream.live.urls import is_network_url, redact, scheme
 
 
@@ -97,6 +97,7 @@ class FileSource:
         self.path, self.realtime, self.loop = Path(path), realtime, loop
         self.name = str(path)
         self.container = None
+        self.rotation = 0  # counter-clockwise degrees that turn the stored frames upright (a phone's tag)
 
     def open(self) -> tuple[int, int, float]:
         try:
@@ -106,8 +107,10 @@ class FileSource:
             raise InputError(f"{self.path}: has no video stream") from None
         except (av.FFmpegError, OSError) as exc:
             raise InputError(f"{self.path}: cannot be read as a video ({exc})") from None
+        self.rotation = display_rotation(self.path)  # as `artify stylize` turns the same clip
         rate = frame_rate(stream)
-        return stream.codec_context.width, stream.codec_context.height, float(rate)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        return (height, width, float(rate)) if self.rotation % 180 else (width, height, float(rate))
 
     def frames(self) -> Iterator[np.ndarray]:
         offset, start = 0.0, time.monotonic()
@@ -121,7 +124,8 @@ class FileSource:
                         delay = start + t - time.monotonic()
                         if delay > 0:
                             time.sleep(delay)
-                    yield frame.to_ndarray(format="rgb24")
+                    rgb = frame.to_ndarray(format="rgb24")
+                    yield np.ascontiguousarray(np.rot90(rgb, k=self.rotation // 90)) if self.rotation else rgb
             except (av.FFmpegError, OSError) as exc:
                 raise InputError(f"{self.path}: decoding failed ({exc})") from None
             if not self.loop:

@@ -160,3 +160,12 @@ def test_file_sink_refuses_to_overwrite_and_bad_sinks_are_named(tmp_path):
         make_sink("somewhere")
     with pytest.raises(OutputError, match="folder does not exist"):
         EncodedSink(str(tmp_path / "nope" / "x.mp4")).open(64, 48, 30)
+
+
+def test_a_phone_clip_tagged_rotation_90_is_recorded_upright(tmp_path):
+    clip, record = tmp_path / "phone.mp4", tmp_path / "rec.mp4"
+    write_clip(clip, frames=10, fps=30, size=(48, 64), rotation=90)  # stored landscape, shown portrait
+    identity = lambda frames: frames.copy()  # noqa: E731  (geometry is the point, not the style)
+    run_live(FileSource(clip, realtime=False), [make_sink(str(record))], identity, LiveOptions(long_side=None))
+    out = probe(record)
+    assert out["size"] == (64, 48) and out["rotation"] == 0  # upright pixels, as `artify stylize` writes them
