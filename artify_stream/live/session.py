@@ -102,7 +102,10 @@ class LiveSession:
             while not self.stop.is_set():
                 try:
                     if not first:
-                        self.source.open()
+                        try:
+                            self.source.open()
+                        except InputError as exc:  # it opened once: a half-started server, not a wrong URL
+                            raise SourceLost(str(exc)) from None
                     first = False
                     for rgb in self.source.frames():
                         self.captured.put(_Captured(rgb, time.monotonic()))

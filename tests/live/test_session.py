@@ -10,7 +10,7 @@ import pytest
 from artify_stream.errors import InputError, OutputError
 from artify_stream.live import LiveOptions, run_live
 from artify_stream.live.sinks import EncodedSink, VirtualCameraSink, make_sink
-from artify_stream.live.sources import FileSource, WebcamSource, open_source
+from artify_stream.live.sources import FileSource, SourceLost, WebcamSource, open_source
 from engines import create_engine
 from tests.live.conftest import CollectingSink
 from tests.media import probe, write_clip
@@ -169,3 +169,37 @@ def test_a_phone_clip_tagged_rotation_90_is_recorded_upright(tmp_path):
     run_live(FileSource(clip, realtime=False), [make_sink(str(record))], identity, LiveOptions(long_side=None))
     out = probe(record)
     assert out["size"] == (64, 48) and out["rotation"] == 0  # upright pixels, as `artify stylize` writes them
+
+
+class FlakyServerSource:
+    """A network source scripted as a restarting server behaves: it streams, drops, then for two
+    reopens answers with no video stream (half started), then streams again. Scripted because a
+    GStreamer RTSP server caught between its audio and video set-up cannot be staged on demand."""
+
+    reconnectable = True
+    name = "rtsp://cam.local/live"
+
+    def __init__(self) -> None:
+        self.opens = 0
+
+    def open(self):
+        self.opens += 1
+        if self.opens in (2, 3):
+            raise InputError(f"{self.name}: has no video stream")
+        return 64, 48, 30.0
+
+    def frames(self):
+        for i in range(5):
+            yield np.full((48, 64, 3), i * 40, np.uint8)
+        if self.opens < 4:
+            raise SourceLost(f"{self.name}: the stream ended")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_server_that_comes_back_half_started_is_reconnected_not_the_end(engine):
+    source, sink = FlakyServerSource(), CollectingSink()
+    stats = run_live(source, [sink], engine, LiveOptions(long_side=None, reconnect_initial=0.01, reconnect_max=0.02))
+    assert source.opens == 4 and stats["reconnects"] == 3  # lost, no video, no video, then back
+    assert stats["frames_in"] == 10
