@@ -35,13 +35,16 @@ _TO_ANNEX_B = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
 
 @dataclass(frozen=True)
 class EncoderSettings:
-    """How video is encoded. A keyframe every `keyframe_seconds` bounds what a kill can lose."""
+    """How video is encoded. A keyframe every `keyframe_seconds` of video, and at least every
+    `keyframe_wall_seconds` of work (a slow CPU takes 30 s for 2 s of video), bounds what a kill loses:
+    each keyframe closes a fragment of the working file."""
 
     codec: str = "libx264"
     crf: int | None = 20
     bitrate: int | None = None  # bits/s; replaces crf when given
     preset: str | None = "veryfast"
     keyframe_seconds: float = 2.0
+    keyframe_wall_seconds: float = 5.0
     extra: tuple[tuple[str, str], ...] = ()  # more encoder options, e.g. (("tune", "zerolatency"),)
 
 

@@ -62,6 +62,7 @@ class VideoOptions:
     queue_batches: int = 4  # batches in flight per queue: bounds memory
     overwrite: bool = False
     keep_partial: bool = True  # on Ctrl-C, keep the frames written so far in NAME.partial.EXT
+    keyframe_wall_seconds: float = _DEFAULT_ENCODER.keyframe_wall_seconds
 
     def __post_init__(self) -> None:
         if self.batch is not None and self.batch < 1:
@@ -73,7 +74,8 @@ class VideoOptions:
 
     @property
     def encoder(self) -> EncoderSettings:
-        return EncoderSettings(codec=self.codec, crf=self.crf, bitrate=self.bitrate, preset=self.preset)
+        return EncoderSettings(codec=self.codec, crf=self.crf, bitrate=self.bitrate, preset=self.preset,
+                               keyframe_wall_seconds=self.keyframe_wall_seconds)
 
 
 @dataclass
@@ -279,6 +281,7 @@ class VideoPipeline:
 
         with self.stages.stage(lambda exc: OutputError(f"{report.output}: encoding failed ({exc})")):
             next_pts = 0
+            wall_keyframe_s, last_keyframe = self.options.keyframe_wall_seconds, time.perf_counter()
             for kind, payload in self.stages.items(in_q):
                 if kind == "packet":
                     mux_kept(payload.dts * payload.time_base)
@@ -290,6 +293,9 @@ class VideoPipeline:
                 frame.pts = payload.pts if payload.pts is not None else next_pts
                 frame.time_base = time_base
                 next_pts = frame.pts + 1
+                if t0 - last_keyframe >= wall_keyframe_s:  # slow work: close a fragment by the clock too
+                    frame.pict_type = av.video.frame.PictureType.I
+                    last_keyframe = t0
                 output.mux(vstream.encode(frame))
                 times.frames += 1
                 times.busy_s += time.perf_counter() - t0

@@ -228,3 +228,19 @@ def test_mjpeg_gets_the_full_range_pixels_it_needs(engine, tmp_path):
     with av.open(str(dst)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "mjpeg" and stream.codec_context.pix_fmt == "yuvj420p"
+
+
+def test_slow_work_still_closes_a_fragment_every_few_seconds(tiny_model, tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=30, fps=30)  # one 2 s GOP of video: without a clock, one fragment
+    engine = create_engine(tiny_model, "torch", "fp32", "cpu")
+
+    def slow(frames):
+        time.sleep(0.1)  # ~10 fps: a slow CPU
+        return engine(frames)
+
+    VideoPipeline(slow, VideoOptions(keyframe_wall_seconds=0.5)).run(src, dst)
+    with av.open(str(dst)) as c:
+        keys = [i for i, p in enumerate(p for p in c.demux(video=0) if p.size) if p.is_keyframe]
+    assert len(keys) >= 4 and max(b - a for a, b in zip(keys, keys[1:])) <= 10  # about every 0.5 s of work
+    assert probe(dst)["video_pts"] == probe(src)["video_pts"]
