@@ -105,6 +105,8 @@ def frame_count(path: Path) -> int:
     try:
         with Image.open(path) as image:
             return getattr(image, "n_frames", 1)
+    except DecompressionBombError:
+        return 1  # `read_image` says so, naming the file
     except (OSError, ValueError, SyntaxError):
         return 0
 
