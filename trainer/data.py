@@ -18,10 +18,12 @@ from torch.utils.data import Dataset
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError
 from artify_stream.images import is_image_path, read_image
+from artify_stream.video import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".gif"})
+#: What the trainer samples frames from: the runtime's video files, and animated GIFs (cartoon loops).
+CLIP_SUFFIXES = VIDEO_SUFFIXES | {".gif"}
 
 
 def find_images(root: Path) -> list[Path]:
@@ -77,7 +79,7 @@ def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
     if not source.exists():
         raise InputError(f"{source}: cartoon source not found")
     if source.is_file():
-        if source.suffix.lower() in VIDEO_SUFFIXES:
+        if source.suffix.lower() in CLIP_SUFFIXES:
             frames = sample_video_frames(source, frame_step)
         else:
             frames = read_usable_images([source], "cartoon", source)[1]
@@ -85,7 +87,7 @@ def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
             raise InputError(f"{source}: no usable cartoon frame")
         return frames
     images = [p for p in find_images(source) if p.suffix.lower() != ".gif"]
-    clips = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+    clips = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in CLIP_SUFFIXES)
     frames: list[np.ndarray] = []
     for clip in clips:
         try:

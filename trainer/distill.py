@@ -31,12 +31,12 @@ def clip_frames(folder: Path, step: int) -> list[np.ndarray]:
     """Every `step`-th frame of every clip under `folder` (unreadable clips skipped with a warning)."""
     import logging
 
-    from trainer.data import VIDEO_SUFFIXES
+    from trainer.data import CLIP_SUFFIXES
 
     folder = Path(folder)
     if not folder.exists():
         raise InputError(f"{folder}: clip folder not found")
-    clips = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+    clips = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.suffix.lower() in CLIP_SUFFIXES)
     frames: list[np.ndarray] = []
     for clip in clips:
         try:
