@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import ConfigError, InputError, OutputError
@@ -67,6 +68,35 @@ def expected_frames(stream) -> int | None:
     if stream.duration and stream.average_rate:
         return int(round(float(stream.duration * stream.time_base * stream.average_rate)))
     return None
+
+
+def read_frames(path: Path, step: int = 1, max_frames: int | None = None,
+                fit: Callable[[int, int], tuple[int, int]] | None = None) -> list[np.ndarray]:
+    """Every `step`-th frame of a clip (up to `max_frames`) as RGB uint8, at `fit(width, height)` if
+    given: the one clip reader of the evaluation and the trainer. A clip that breaks off keeps the
+    frames before the break (said in the log); one that yields none is an InputError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: clip not found")
+    frames: list[np.ndarray] = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path}: has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            width, height = stream.codec_context.width, stream.codec_context.height
+            size = fit(width, height) if fit else (width, height)
+            for i, frame in enumerate(container.decode(stream)):
+                if i % step == 0:
+                    frames.append(frame.to_ndarray(width=size[0], height=size[1], format="rgb24"))
+                    if max_frames is not None and len(frames) >= max_frames:
+                        break
+    except av.error.FFmpegError as exc:
+        if not frames:
+            raise InputError(f"{path}: not a readable video ({exc})") from exc
+        log.warning("%s: decoding stopped early (%s); using %d frames", path, exc, len(frames))
+    return frames
 
 
 def open_input(source: Path):

@@ -27,6 +27,7 @@ from typing import Callable
 import av
 import numpy as np
 
+from artify_stream.engine_api import as_engine
 from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputError
 from artify_stream.geometry import output_size
 from artify_stream.media_io import (CompleteGops, CopiedStreams, EncoderSettings, add_video_encoder, copy_stream_properties,
@@ -160,10 +161,20 @@ def damaged_stretches(seconds: list[float], gap: float = 1.0) -> str:
     return ", ".join(f"{a:.2f} s" if a == b else f"{a:.2f}-{b:.2f} s" for a, b in stretches)
 
 
+# What the queues carry (the end of the stream is the stage runner's own marker, `stages.END`).
 @dataclass
-class _Frame:
+class DecodedFrame:
+    """A picture on its way through the engine, with its source pts (None: the encoder counts on)."""
+
     rgb: np.ndarray
     pts: int | None
+
+
+@dataclass
+class CopiedPacket:
+    """An audio or subtitle packet passed through untouched, to be muxed in order."""
+
+    packet: av.Packet
 
 
 class VideoPipeline:
@@ -175,7 +186,7 @@ class VideoPipeline:
         options: VideoOptions | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> None:
-        self.engine = engine
+        self.engine = as_engine(engine)
         self.options = options or VideoOptions()
         self.on_progress = on_progress
         self.stages = Stages()
@@ -198,7 +209,7 @@ class VideoPipeline:
                 report.retimed_at = clock.jumps
                 if packet.stream.index in copied_indices:
                     if packet.dts is not None:  # flush packets carry no data
-                        st.put(out_q, ("packet", packet))
+                        st.put(out_q, CopiedPacket(packet))
                     continue
                 t0 = time.perf_counter()
                 report.hidden_frames += packet.is_discard  # decoded as a reference, never shown
@@ -218,11 +229,11 @@ class VideoPipeline:
                         rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
                     times.frames += 1
                     times.busy_s += time.perf_counter() - t0
-                    st.put(out_q, ("frame", _Frame(rgb, frame.pts)))
+                    st.put(out_q, DecodedFrame(rgb, frame.pts))
                     t0 = time.perf_counter()
 
     def _batch(self) -> int:
-        device = str(getattr(getattr(self.engine, "spec", None), "device", "cpu"))
+        device = str(self.engine.spec.device)
         return self.options.batch or (GPU_BATCH if device.startswith("cuda") else 1)
 
     def _stylize(self, in_q: queue.Queue, out_q: queue.Queue, size, report: VideoReport) -> None:
@@ -232,8 +243,8 @@ class VideoPipeline:
         st = self.stages
         shape = (batch, height, width, 3)
         # The engine's own host buffer (pinned on CUDA) where it has one; NumPy in, NumPy out.
-        buffer = self.engine.input_buffer(shape) if hasattr(self.engine, "input_buffer") else np.empty(shape, np.uint8)
-        pending: list[_Frame] = []
+        buffer = self.engine.input_buffer(shape)
+        pending: list[DecodedFrame] = []
 
         def flush() -> None:
             if not pending:
@@ -248,16 +259,15 @@ class VideoPipeline:
             times.frames += n
             times.busy_s += time.perf_counter() - t0
             for rgb, item in zip(stylized, pending):
-                st.put(out_q, ("frame", _Frame(rgb, item.pts)))
+                st.put(out_q, DecodedFrame(rgb, item.pts))
             pending.clear()
 
         with st.stage(lambda exc: ArtifyError(f"{report.source}: stylizing failed ({exc})"), out_q):
             for item in st.items(in_q):
-                kind, payload = item
-                if kind == "packet":
+                if not isinstance(item, DecodedFrame):  # copied packets go on in their place
                     st.put(out_q, item)
                     continue
-                pending.append(payload)
+                pending.append(item)
                 if len(pending) == batch:
                     flush()
             flush()  # also on Ctrl-C: what was decoded gets written
@@ -282,10 +292,10 @@ class VideoPipeline:
         with self.stages.stage(lambda exc: OutputError(f"{report.output}: encoding failed ({exc})")):
             next_pts = 0
             wall_keyframe_s, last_keyframe = self.options.keyframe_wall_seconds, time.perf_counter()
-            for kind, payload in self.stages.items(in_q):
-                if kind == "packet":
-                    mux_kept(payload.dts * payload.time_base)
-                    copied.mux(output, payload)
+            for payload in self.stages.items(in_q):
+                if isinstance(payload, CopiedPacket):
+                    mux_kept(payload.packet.dts * payload.packet.time_base)
+                    copied.mux(output, payload.packet)
                     continue
                 mux_kept(None)
                 t0 = time.perf_counter()

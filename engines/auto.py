@@ -3,7 +3,7 @@
 On NVIDIA GPUs: TensorRT FP16 when torch-tensorrt loads, else torch.compile FP16 with CUDA
 graphs, else eager FP16. On the CPU the candidates are timed once per model and machine
 (the result is kept in the engine cache) and the fastest wins, ONNX Runtime also when it is
-within a small margin (it then runs without torch: engines.formats.rank_cpu_engines). A device
+within a small margin (it then runs without torch: engines.cpu_ranking). A device
 that was asked for and cannot be used is an error, never a quiet fallback.
 """
 
@@ -21,7 +21,8 @@ import torch
 from artify_stream.errors import EngineError
 from engines.base import Engine, EngineSpec
 from engines.cache import EngineCache
-from engines.formats import FORMATS, PRECISIONS, default_precision, engine_format, rank_cpu_engines, runnable_precisions
+from engines.cpu_ranking import rank_cpu_engines
+from engines.formats import FORMATS, PRECISIONS, default_precision, engine_format, runnable_precisions
 from engines.light import PROBE_SIZE, cpu_probe_key
 from engines.torch_engine import check_device
 
@@ -38,6 +39,14 @@ class MachineFacts:
     cpu_bf16: bool
     onnxruntime: bool
     tensorrt_problem: str | None  # None when torch_tensorrt imports
+
+    def library_problem(self, library: str | None) -> str | None:
+        """Why a backend's library (its table row's `library`) cannot be used here; None when it can."""
+        if library == "onnxruntime" and not self.onnxruntime:
+            return "onnxruntime is not installed (pip install -e '.[onnx]')"
+        if library == "torch_tensorrt":
+            return self.tensorrt_problem
+        return None
 
     @classmethod
     def gather(cls) -> MachineFacts:
@@ -107,18 +116,17 @@ def gpu_candidates(precision: str, device: str, facts: MachineFacts) -> list[Cho
 
 #: Backends `auto` times on a CPU. torch.compile is left out: its build (~20 s per model here)
 #: costs more than it saves on a typical job; ask for it with --engine compile.
-CPU_TIMED = ("torch", "onnx")
 
 
 def cpu_candidates(precision: str, facts: MachineFacts) -> list[EngineSpec]:
     """The CPU options worth timing: each timed backend at each precision it runs natively here."""
     specs = []
-    for name in CPU_TIMED:
-        if name == "onnx" and not facts.onnxruntime:
+    for fmt in FORMATS.values():
+        if not fmt.timed_on_cpu or facts.library_problem(fmt.library):
             continue
-        for prec in runnable_precisions(FORMATS[name], "cpu", facts.cpu_bf16):
+        for prec in runnable_precisions(fmt, "cpu", facts.cpu_bf16):
             if precision in ("auto", prec):
-                specs.append(EngineSpec(name, prec, "cpu"))
+                specs.append(EngineSpec(fmt.name, prec, "cpu"))
     if not specs:
         raise EngineError(f"no CPU engine runs {precision}; use fp32" + (" or bf16" if facts.cpu_bf16 else ""))
     return specs

@@ -43,7 +43,7 @@ def bench_specs(engines: Iterable[str], device: str, facts: MachineFacts) -> lis
     specs = [EngineSpec("torch", "fp32", device)]
     for backend in engines:
         fmt = engine_format(backend)
-        if backend == "tensorrt" and facts.tensorrt_problem is not None:
+        if facts.library_problem(fmt.library):
             continue
         for precision in runnable_precisions(fmt, device_type, facts.cpu_bf16):
             spec = EngineSpec(backend, precision, device)
@@ -74,7 +74,7 @@ def unavailable_records(engines: Iterable[str], sizes: list[tuple[int, int]], de
         if any(s.backend == name for s in specs):
             continue
         fmt = engine_format(name)
-        why = facts.tensorrt_problem if name == "tensorrt" and device.startswith("cuda") else None
+        why = facts.library_problem(fmt.library) if device.startswith("cuda") else None
         if device.split(":")[0] not in fmt.devices:
             why = f"the {name} engine runs on {', '.join(fmt.devices)} only"
         records += [BenchRecord(name, fmt.default_precision.get("cuda", "fp32"), size_label(hw), None, None, None, device,
@@ -91,7 +91,7 @@ def run_benchmark(model_file: ModelFile, sizes: list[tuple[int, int]], specs: li
     for spec in specs:
         try:
             shapes = None
-            if spec.backend == "tensorrt":  # one ranged program covers every size of the run
+            if engine_format(spec.backend).needs_shape_range:  # one ranged program covers every size of the run
                 lo = (min(h for h, _ in sizes), min(w for _, w in sizes))
                 hi = (max(h for h, _ in sizes), max(w for _, w in sizes))
                 shapes = ShapeRange(lo, hi, hi, max_batch=batch, opt_batch=batch)

@@ -22,7 +22,7 @@ def export_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, s
         built = ", ".join(f.name for f in FORMATS.values() if f.needs_build)
         raise EngineError(f"the {fmt.name} engine has nothing to build ahead of time; export {built}")
     engine = build_engine(model_file, spec, cache, shapes)
-    if spec.backend == "compile":
+    if fmt.builds_on_first_call:
         # Compiling happens on the first call; run the range's sizes so Inductor's cache holds them.
         for hw in dict.fromkeys((shapes.opt_hw, shapes.min_hw, shapes.max_hw)):
             engine(torch.zeros(shapes.opt_batch, *hw, 3, dtype=torch.uint8, device=spec.device))

@@ -37,13 +37,20 @@ def check_frames(dtype: str, shape: tuple[int, ...]) -> None:
 
 @dataclass(frozen=True)
 class EngineFormat:
+    """One backend's facts: the only place they are written (auto, export, bench, light read them)."""
+
     name: str
     engine_class: str  # "module:Class", imported only when this backend is built
-    artifact: str | None  # what its cache entry holds (None: nothing is built)
+    artifact: str | None  # the file its cache entry holds (None: nothing is built)
     precisions: dict[str, tuple[str, ...]]  # device type -> precisions it runs there
     default_precision: dict[str, str]  # device type -> precision when --precision auto
     needs_build: bool  # an export/compile step before the first frame (so: verified after it)
     summary: str  # one line for --help
+    library: str | None = None  # the module it needs beyond torch (None: torch alone)
+    timed_on_cpu: bool = False  # `auto` times it among the CPU candidates
+    torch_free: bool = False  # its cached artifact runs without importing torch (engines.light)
+    builds_on_first_call: bool = False  # compiles when first called: `export` runs the sizes through it
+    needs_shape_range: bool = False  # built for a range of shapes, fixed at build time
 
     @property
     def devices(self) -> tuple[str, ...]:
@@ -76,14 +83,20 @@ _CPU_AND_CUDA = {"cpu": ("fp32", "bf16"), "cuda": ("fp32", "fp16", "bf16")}
 _DEFAULTS = {"cpu": "bf16", "cuda": "fp16"}  # bf16 on a CPU only where it is native (see default_precision)
 
 FORMATS: dict[str, EngineFormat] = {f.name: f for f in (
-    EngineFormat("torch", "engines.torch_engine:TorchEngine", None, _CPU_AND_CUDA, _DEFAULTS, False,
-                 "eager PyTorch (the reference)"),
-    EngineFormat("compile", "engines.compile_engine:CompiledEngine", "inductor", _CPU_AND_CUDA, _DEFAULTS, True,
-                 "torch.compile (Inductor; CUDA graphs on GPUs)"),
-    EngineFormat("onnx", "engines.onnx_engine:OnnxEngine", "stylizer.onnx", {"cpu": ("fp32",), "cuda": ("fp32", "fp16")},
-                 {"cpu": "fp32", "cuda": "fp16"}, True, "ONNX Runtime (CPU or CUDA provider)"),
-    EngineFormat("tensorrt", "engines.tensorrt_engine:TensorRTEngine", "stylizer.ep", {"cuda": ("fp16", "fp32")},
-                 {"cuda": "fp16"}, True, "TensorRT through torch-tensorrt (NVIDIA GPUs)"),
+    EngineFormat("torch", "engines.torch_engine:TorchEngine", artifact=None, precisions=_CPU_AND_CUDA,
+                 default_precision=_DEFAULTS, needs_build=False, summary="eager PyTorch (the reference)",
+                 timed_on_cpu=True),
+    EngineFormat("compile", "engines.compile_engine:CompiledEngine", artifact="inductor", precisions=_CPU_AND_CUDA,
+                 default_precision=_DEFAULTS, needs_build=True, summary="torch.compile (Inductor; CUDA graphs on GPUs)",
+                 builds_on_first_call=True),
+    EngineFormat("onnx", "engines.onnx_engine:OnnxEngine", artifact="stylizer.onnx",
+                 precisions={"cpu": ("fp32",), "cuda": ("fp32", "fp16")}, default_precision={"cpu": "fp32", "cuda": "fp16"},
+                 needs_build=True, summary="ONNX Runtime (CPU or CUDA provider)", library="onnxruntime",
+                 timed_on_cpu=True, torch_free=True),
+    EngineFormat("tensorrt", "engines.tensorrt_engine:TensorRTEngine", artifact="stylizer.ep",
+                 precisions={"cuda": ("fp16", "fp32")}, default_precision={"cuda": "fp16"}, needs_build=True,
+                 summary="TensorRT through torch-tensorrt (NVIDIA GPUs)", library="torch_tensorrt",
+                 needs_shape_range=True),
 )}
 BACKENDS = tuple(FORMATS)
 
@@ -109,31 +122,3 @@ def runnable_precisions(fmt: EngineFormat, device_type: str, cpu_bf16: bool) -> 
     """What is worth running (and benchmarking) here: the row's precisions, less emulated bf16."""
     allowed = fmt.precisions.get(device_type, ())
     return tuple(p for p in allowed if not (p == "bf16" and device_type == "cpu" and not cpu_bf16))
-
-
-#: How far a built engine may stray from eager fp32 on a probe frame before it is refused:
-#: (mean, 99th percentile) of the absolute difference, in 8-bit levels.
-VERIFY_TOLERANCE = {"fp32": (0.5, 2.0), "fp16": (1.5, 6.0), "bf16": (3.0, 12.0)}
-
-
-#: `auto` on a CPU takes the fastest measured engine, except that ONNX Runtime wins when it is
-#: within this share of the fastest: the difference is probe noise, and its cached graph runs
-#: without importing torch, a process ~600 MiB smaller (the CUDA build of torch alone is ~610 MiB).
-TORCH_FREE_MARGIN = 0.25
-TORCH_FREE_BACKENDS = ("onnx",)
-
-
-def rank_cpu_engines(timings: dict[str, float | None], specs: list[EngineSpec]) -> tuple[list[EngineSpec], str]:
-    """CPU engines best first by measured ms/frame (None: did not build), and why the first."""
-    built = sorted((s for s in specs if timings.get(s.label()) is not None), key=lambda s: timings[s.label()])
-    if not built:
-        return [], "no CPU engine could be built"
-    fastest = timings[built[0].label()]
-    light = [s for s in built if s.backend in TORCH_FREE_BACKENDS and timings[s.label()] <= fastest * (1 + TORCH_FREE_MARGIN)]
-    summary = ", ".join(f"{s.backend} {s.precision} {timings[s.label()]:.0f} ms" for s in built)
-    if light and light[0] != built[0]:
-        built.remove(light[0])
-        built.insert(0, light[0])
-        return built, (f"within {TORCH_FREE_MARGIN:.0%} of the fastest and runs without torch "
-                       f"(a much smaller process) ({summary})")
-    return built, f"fastest measured on this CPU ({summary})"

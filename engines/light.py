@@ -2,7 +2,7 @@
 
 The CUDA build of torch costs ~610 MiB of resident memory just to import; ONNX Runtime and
 NumPy cost ~90. So when the engine a CPU run would get is ONNX Runtime (asked for, or what
-`auto` picks from its cached probe; see `engines.formats.rank_cpu_engines`) and its graph was
+`auto` picks from its cached probe; see `engines.cpu_ranking`) and its graph was
 exported by an earlier run, the engine is opened from NumPy and ONNX Runtime alone. Anything
 else (nothing cached yet, a GPU in the machine, another backend) returns None, and
 `create_engine` takes the full path, which exports and caches the graph for next time.
@@ -14,8 +14,9 @@ import logging
 from pathlib import Path
 
 from engines.cache import CacheKey, EngineCache, device_name, library_versions
-from engines.formats import EngineSpec, rank_cpu_engines
-from engines.onnx_session import ARTIFACT, HostOnnxEngine, onnx_cache_key, open_session
+from engines.cpu_ranking import rank_cpu_engines
+from engines.formats import FORMATS, EngineSpec
+from engines.onnx_session import HostOnnxEngine, onnx_cache_key, open_session
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def light_engine(model_path: Path, model_sha256: str, backend: str, precision: s
     """The torch-free engine for this request, or None when the full path must decide or build."""
     if device not in ("auto", "cpu") or (device == "auto" and nvidia_gpu_present()):
         return None
-    if backend == "onnx" and precision in ("auto", "fp32"):
+    if backend in FORMATS and FORMATS[backend].torch_free and precision in ("auto", "fp32"):
         reason = "asked for"
     elif backend == "auto" and precision in ("auto", "fp32"):
         timings = cache.read_json(cpu_probe_key(model_sha256, precision), "timings.json")
@@ -46,13 +47,13 @@ def light_engine(model_path: Path, model_sha256: str, backend: str, precision: s
             return None
         specs = [EngineSpec(*label.split(" on ")[0].split(" "), "cpu") for label in timings]
         ranked, why = rank_cpu_engines(timings, specs)
-        if not ranked or ranked[0].backend != "onnx":
+        if not ranked or not FORMATS[ranked[0].backend].torch_free:
             return None
         reason = f"{why}, at {PROBE_SIZE[0]}x{PROBE_SIZE[1]}"
     else:
         return None
     key = onnx_cache_key(model_sha256, "fp32", device_name("cpu"))
-    path = cache.lookup(key, ARTIFACT)
+    path = cache.lookup(key, FORMATS["onnx"].artifact)
     if path is None:
         return None
     try:

@@ -13,9 +13,9 @@ import numpy as np
 
 from artify_stream.errors import EngineError
 from engines.cache import CacheKey, library_versions
-from engines.formats import EngineSpec, check_frames
+from engines.formats import FORMATS, EngineSpec, check_frames
 
-ARTIFACT = "stylizer.onnx"
+ARTIFACT = FORMATS["onnx"].artifact  # the table says what the cache entry holds
 INPUT, OUTPUT = "frames", "stylized"
 
 

@@ -25,13 +25,14 @@ from artify_stream.errors import EngineError
 from artify_stream.generator import Generator
 from engines.base import DTYPES, DeviceEngine, EngineSpec
 from engines.cache import CacheKey, EngineCache, device_name, library_versions
+from engines.formats import FORMATS
 from engines.fused import frames_to_model, model_to_frames, padded
 from engines.shapes import ShapeRange
 from engines.verify import probe_frames, verify_engine
 
 log = logging.getLogger(__name__)
 
-ARTIFACT = "stylizer.ep"
+ARTIFACT = FORMATS["tensorrt"].artifact  # the table says what the cache entry holds
 DEFAULT_MAX_BATCH = 4
 #: The torch-tensorrt releases this engine is written and tested against (pyproject pins the same).
 SUPPORTED_VERSIONS = ((2, 9), (2, 14))

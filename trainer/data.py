@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError
 from artify_stream.images import is_image_path, read_image
+from artify_stream.media_io import read_frames
 from artify_stream.video import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -54,23 +55,7 @@ def _suffixes() -> set[str]:
 
 def sample_video_frames(path: Path, step: int) -> list[np.ndarray]:
     """Every `step`-th decoded frame of a clip as RGB uint8."""
-    import av
-
-    frames = []
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise InputError(f"{path}: has no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for i, frame in enumerate(container.decode(stream)):
-                if i % step == 0:
-                    frames.append(frame.to_ndarray(format="rgb24"))
-    except av.error.FFmpegError as exc:
-        if not frames:
-            raise InputError(f"{path}: not a readable video ({exc})") from exc
-        log.warning("%s: decoding stopped early (%s); using %d frames", path, exc, len(frames))
-    return frames
+    return read_frames(path, step=step)
 
 
 def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:

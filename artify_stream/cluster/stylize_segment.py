@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from artify_stream.cluster.segments import ClipSpec, EncodedSegment, PacketData, Segment
+from artify_stream.engine_api import as_engine
 from artify_stream.errors import InputError
 from artify_stream.media_io import configure_video_encoder
 from artify_stream.video import GPU_BATCH
@@ -44,7 +45,8 @@ def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: 
     stored = (height, width) if spec.rotation % 180 else (width, height)  # swscale works unrotated
     batch = spec.batch or (GPU_BATCH if device.startswith("cuda") else 1)
     shape = (batch, height, width, 3)
-    buffer = engine.input_buffer(shape) if hasattr(engine, "input_buffer") else np.empty(shape, np.uint8)
+    engine = as_engine(engine)
+    buffer = engine.input_buffer(shape)
     pending: list[int | None] = []  # pts of the frames in `buffer`
     out: list[PacketData] = []
     frames = 0

@@ -12,6 +12,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from artify_stream.engine_api import HostSpec
+
 
 def opencv_stylization(rgb: np.ndarray) -> np.ndarray:
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
@@ -36,6 +38,11 @@ class FrameFilter:
     def __init__(self, name: str, filter_one: Callable[[np.ndarray], np.ndarray]) -> None:
         self.name = name
         self.filter_one = filter_one
+        self.spec = HostSpec(name)
+        self.reason = "a classic OpenCV filter, for comparison"
+
+    def input_buffer(self, shape: tuple[int, int, int, int]) -> np.ndarray:
+        return np.empty(shape, dtype=np.uint8)
 
     def __call__(self, frames):
         given = frames if isinstance(frames, np.ndarray) else frames.cpu().numpy()

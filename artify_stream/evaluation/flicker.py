@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from artify_stream.errors import InputError
+from artify_stream.media_io import read_frames
 
 #: A pair whose forward-backward check keeps less than this share of pixels is a cut: skipped.
 MIN_CONSISTENT_SHARE = 0.5
@@ -76,30 +77,13 @@ class ClipMotion:
 
 
 def read_clip_frames(path: Path, max_frames: int, long_side: int | None) -> list[np.ndarray]:
-    """The first `max_frames` frames of a clip as RGB uint8, downscaled so the long side fits (even sizes)."""
-    import av
+    """The first `max_frames` frames of a clip as RGB uint8, downscaled so the long side fits."""
+    def fit(w: int, h: int) -> tuple[int, int]:
+        scale = min(1.0, long_side / max(w, h)) if long_side else 1.0
+        # Multiples of 4: the generator's size, so no padding changes what is measured.
+        return max(4, int(w * scale) // 4 * 4), max(4, int(h * scale) // 4 * 4)
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: clip not found")
-    frames: list[np.ndarray] = []
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise InputError(f"{path}: has no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            w, h = stream.codec_context.width, stream.codec_context.height
-            scale = min(1.0, long_side / max(w, h)) if long_side else 1.0
-            # Multiples of 4: the generator's size, so no padding changes what is measured.
-            size = (max(4, int(w * scale) // 4 * 4), max(4, int(h * scale) // 4 * 4))
-            for frame in container.decode(stream):
-                frames.append(frame.to_ndarray(width=size[0], height=size[1], format="rgb24"))
-                if len(frames) >= max_frames:
-                    break
-    except av.error.FFmpegError as exc:
-        if len(frames) < 2:
-            raise InputError(f"{path}: not a readable video ({exc})") from exc
+    frames = read_frames(path, max_frames=max_frames, fit=fit)
     if len(frames) < 2:
         raise InputError(f"{path}: fewer than 2 frames")
     return frames

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from artify_stream.engine_api import as_engine
 from artify_stream.errors import ArtifyError, InputError
 from artify_stream.live.latest import LatestSlot
 from artify_stream.live.sources import SourceLost
@@ -85,7 +86,8 @@ class LiveSession:
                  options: LiveOptions = LiveOptions(), on_stats: Callable[[LiveStats], None] | None = None) -> None:
         if not sinks:
             raise ArtifyError("live needs at least one sink (--to vcam, --to rtsp://..., --to out.mp4, --to preview)")
-        self.source, self.sinks, self.engine, self.options, self.on_stats = source, sinks, engine, options, on_stats
+        self.source, self.sinks, self.options, self.on_stats = source, sinks, options, on_stats
+        self.engine = as_engine(engine)
         self.stats = LiveStats()
         self.stop = threading.Event()
         self.source_done = threading.Event()
@@ -209,7 +211,7 @@ class LiveSession:
         next_stats = time.monotonic() + self.options.stats_every
         # Resized frames land in one reusable buffer: the engine has consumed it before the next frame.
         shape = (1, height, width, 3)
-        batch = self.engine.input_buffer(shape) if hasattr(self.engine, "input_buffer") else np.empty(shape, np.uint8)
+        batch = self.engine.input_buffer(shape)
         resized = batch[0]
         while not self.stop.is_set():
             now = time.monotonic()

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "srt", "tcp")
 _URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*", re.IGNORECASE)
 #: Query parameters that carry a secret (camera and streaming-service forms), matched case-insensitively.
-SECRET_PARAMS = re.compile(r"([?&;](?:[a-z_]*pass(?:word)?|pwd|token|access_token|auth|key|apikey|api_key|secret|"
+SECRET_PARAMS = re.compile(r"([?&;](?:[a-z_]*pass(?:word|phrase)?|pwd|token|access_token|auth|key|apikey|api_key|secret|"
                            r"sig|signature|credential|session)=)[^&;#\s]*", re.IGNORECASE)
 
 

@@ -66,3 +66,32 @@ def test_verification_refuses_an_engine_that_computes_something_else():
         verify_engine(lambda f: 255 - honest(f), generator, EngineSpec("compile", "fp32", "cpu"))
     frames = probe_frames((20, 30), batch=2)
     assert frames.shape == (2, 20, 30, 3) and frames.dtype == torch.uint8 and frames.float().std() > 30
+
+
+def test_what_auto_times_and_what_runs_without_torch_are_read_from_the_rows(monkeypatch):
+    import dataclasses
+
+    from engines import formats
+    from engines.cpu_ranking import rank_cpu_engines
+
+    assert [s.backend for s in cpu_candidates("fp32", CPU_PLAIN)] == ["torch", "onnx"]
+    assert [s.backend for s in cpu_candidates("fp32", dataclasses.replace(CPU_PLAIN, onnxruntime=False))] == ["torch"]
+    changed = dict(FORMATS, compile=dataclasses.replace(FORMATS["compile"], timed_on_cpu=True, torch_free=True),
+                   onnx=dataclasses.replace(FORMATS["onnx"], torch_free=False))
+    monkeypatch.setattr(formats, "FORMATS", changed)
+    for module in ("engines.auto", "engines.cpu_ranking"):
+        monkeypatch.setattr(f"{module}.FORMATS", changed)
+    assert [s.backend for s in cpu_candidates("fp32", CPU_PLAIN)] == ["torch", "compile", "onnx"]
+    specs = [EngineSpec(b, "fp32", "cpu") for b in ("torch", "compile", "onnx")]
+    timings = {"torch fp32 on cpu": 10.0, "compile fp32 on cpu": 12.0, "onnx fp32 on cpu": 11.0}
+    ranked, why = rank_cpu_engines(timings, specs)
+    assert ranked[0].backend == "compile" and "runs without torch" in why  # the row's flag, not the name
+
+
+def test_rows_are_named_fields_and_each_engine_reads_its_artifact_from_its_row():
+    from engines import onnx_session, tensorrt_engine
+
+    assert onnx_session.ARTIFACT == FORMATS["onnx"].artifact
+    assert tensorrt_engine.ARTIFACT == FORMATS["tensorrt"].artifact
+    assert [f.name for f in FORMATS.values() if f.needs_shape_range] == ["tensorrt"]
+    assert [f.name for f in FORMATS.values() if f.builds_on_first_call] == ["compile"]

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from engines import EngineCache, create_engine
-from engines.formats import EngineSpec, rank_cpu_engines
+from engines.cpu_ranking import rank_cpu_engines
+from engines.formats import EngineSpec
 from engines.light import cpu_probe_key, light_engine
 from engines.onnx_session import HostOnnxEngine
 from tests.media import make_picture

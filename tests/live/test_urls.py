@@ -24,6 +24,7 @@ def test_every_credential_form_a_camera_accepts_is_hidden():
         "rtsp://host/live?user=a&password=hunter2&channel=1": ("hunter2",),
         "https://cdn.example/hls.m3u8?token=abc123&sig=deadbeef": ("abc123", "deadbeef"),
         "rtmp://live.example/app?key=streamkey42": ("streamkey42",),
+        "srt://10.0.0.9:9000?mode=caller&passphrase=longsecret1": ("longsecret1",),  # SRT encryption
     }
     for url, secrets in cases.items():
         for text in (url, f"cannot open '{url}': refused", f"{url} and rtsp://o:other@h2/y"):

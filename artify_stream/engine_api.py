@@ -1,0 +1,48 @@
+"""The engine interface as the runtime uses it, and an adapter for a plain function.
+
+Every engine (the `engines` backends, the torch-free ONNX session, the OpenCV baselines) has
+`spec`, `reason`, `input_buffer(shape)` and is called on uint8 (N, H, W, 3) frames: see
+`engines.base.Engine`. A plain function (a test's identity, a user's own filter) gets the same
+interface from `as_engine`, so the pipelines never probe what they were given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """What `spec` says of an engine that runs on the host without a backend of the table."""
+
+    backend: str
+    precision: str = "uint8"
+    device: str = "cpu"
+
+    def label(self) -> str:
+        return f"{self.backend} {self.precision} on {self.device}"
+
+
+class FunctionEngine:
+    """A function of uint8 (N, H, W, 3) frames behind the engine interface."""
+
+    def __init__(self, function: Callable, name: str = "function", reason: str = "asked for") -> None:
+        self.function = function
+        self.spec = HostSpec(name)
+        self.reason = reason
+
+    def input_buffer(self, shape: tuple[int, int, int, int]) -> np.ndarray:
+        return np.empty(shape, dtype=np.uint8)
+
+    def __call__(self, frames):
+        return self.function(frames)
+
+
+def as_engine(engine: Callable):
+    """An engine as is; a plain function wrapped so it has the interface."""
+    if all(hasattr(engine, name) for name in ("spec", "reason", "input_buffer")):
+        return engine
+    return FunctionEngine(engine, getattr(engine, "__name__", "function"))
