@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from artify_stream.errors import ArtifyError, InputError, OutputError
+from artify_stream.errors import ArtifyError, InputError, OutputError, OutputExists
 from artify_stream.images import is_image_path
 from artify_stream.output_lock import is_our_partial
 from artify_stream.outputs import check_output_folder, is_partial_path, same_file
@@ -125,7 +125,10 @@ class BatchStylizer:
                 raise OutputError(settled.message)
             return settled
         if is_video_path(source):  # continues its NAME.partial.EXT if an interrupted run left one
-            report = self._video(source, output)
+            try:
+                report = self._video(source, output)
+            except OutputExists as exc:  # another job finished it while this one got here
+                return FileResult(source, output, "skipped", str(exc))
             return FileResult(source, output, report.status, report.message(), report.to_dict())
         stylize_image_file(self.engine, source, output, self.image_long_side, overwrite, self.side_by_side)
         return FileResult(source, output, "done", f"wrote {output}")

@@ -21,6 +21,10 @@ class OutputError(ArtifyError):
     """An output path cannot be written (exists, unwritable, disk full)."""
 
 
+class OutputExists(OutputError):
+    """The output is there already (finished work) and --overwrite was not given: a folder run skips it."""
+
+
 class ConfigError(ArtifyError):
     """Options that contradict each other or are out of range."""
 

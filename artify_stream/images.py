@@ -7,6 +7,8 @@ and 16-bit images, which OpenCV's imread does not all do.
 from __future__ import annotations
 
 import io
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from PIL.Image import DecompressionBombError
 
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError, OutputError
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".tga"}
@@ -89,6 +93,30 @@ def read_image(path: Path, keep_alpha: bool = True) -> LoadedImage:
         raise InputError(f"{path}: too many pixels to decode safely ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
+
+
+def find_images(root: Path) -> list[Path]:
+    """Every image file under `root`, recursively, in a stable order."""
+    return sorted(p for p in Path(root).rglob("*") if p.is_file() and is_image_path(p))
+
+
+def read_images(paths: list[Path], what: str, where: Path,
+                fit: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[list[Path], list[np.ndarray]]:
+    """Decode every image as RGB (then `fit`), skipping unreadable ones with a warning naming them;
+    (paths, images) of the rest, or an InputError naming `where` when none can be read. The one
+    reader of photo and cartoon sets, for the evaluation and the trainer."""
+    kept, images = [], []
+    for path in paths:
+        try:
+            rgb = read_image(path, keep_alpha=False).rgb
+        except InputError as exc:
+            log.warning("skipping %s", exc)
+            continue
+        images.append(fit(rgb) if fit else rgb)
+        kept.append(path)
+    if not images:
+        raise InputError(f"{where}: no usable {what} image (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    return kept, images
 
 
 @dataclass

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from artify_stream.errors import OutputError
+from artify_stream.errors import OutputError, OutputExists
 
 MIN_FREE_BYTES = 64 << 20
 PARTIAL_TAG = ".partial"
@@ -48,7 +48,7 @@ def check_output(output: Path, overwrite: bool, inputs: Iterable[Path] = (), min
     if output.is_dir():
         raise OutputError(f"{output}: is a folder; give a file name")
     if output.exists() and not overwrite:
-        raise OutputError(f"{output}: exists (pass --overwrite to replace it)")
+        raise OutputExists(f"{output}: exists (pass --overwrite to replace it)")
     folder = output.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -330,6 +330,8 @@ class VideoPipeline:
         lock = OutputLock(output)  # before the partial is read: one writer per output
         try:
             lock.acquire()
+            # Again under the lock: another job may have finished this output since the first check.
+            check_output(output, self.options.overwrite, inputs=[source], min_free=0)
             video = container.streams.video[0]
             video.thread_type = "AUTO"  # measured 1.4-1.5x faster decode than the default
             rotation = display_rotation(source)

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError
-from artify_stream.images import is_image_path, read_image
+from artify_stream.images import find_images, read_images
 from artify_stream.media_io import read_frames
 from artify_stream.video import VIDEO_SUFFIXES
 
@@ -25,32 +25,6 @@ log = logging.getLogger(__name__)
 
 #: What the trainer samples frames from: the runtime's video files, and animated GIFs (cartoon loops).
 CLIP_SUFFIXES = VIDEO_SUFFIXES | {".gif"}
-
-
-def find_images(root: Path) -> list[Path]:
-    """Every image file under `root`, recursively, in a stable order."""
-    return sorted(p for p in Path(root).rglob("*") if p.is_file() and is_image_path(p))
-
-
-def read_usable_images(paths: list[Path], what: str, root: Path) -> tuple[list[Path], list[np.ndarray]]:
-    """Decode all images, skipping unreadable ones with a warning that names them; (paths, images) of the rest."""
-    kept, images = [], []
-    for path in paths:
-        try:
-            images.append(read_image(path, keep_alpha=False).rgb)
-        except InputError as exc:
-            log.warning("skipping %s", exc)
-            continue
-        kept.append(path)
-    if not images:
-        raise InputError(f"{root}: no usable {what} image (looked for {', '.join(sorted(_suffixes()))})")
-    return kept, images
-
-
-def _suffixes() -> set[str]:
-    from artify_stream.images import IMAGE_SUFFIXES
-
-    return set(IMAGE_SUFFIXES)
 
 
 def sample_video_frames(path: Path, step: int) -> list[np.ndarray]:
@@ -67,7 +41,7 @@ def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
         if source.suffix.lower() in CLIP_SUFFIXES:
             frames = sample_video_frames(source, frame_step)
         else:
-            frames = read_usable_images([source], "cartoon", source)[1]
+            frames = read_images([source], "cartoon", source)[1]
         if not frames:
             raise InputError(f"{source}: no usable cartoon frame")
         return frames
@@ -81,7 +55,7 @@ def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
             log.warning("skipping %s", exc)
     if images:
         try:
-            frames.extend(read_usable_images(images, "cartoon", source)[1])
+            frames.extend(read_images(images, "cartoon", source)[1])
         except InputError:
             pass
     if not frames:
@@ -216,7 +190,7 @@ def load_photos(root: Path) -> tuple[list[Path], list[np.ndarray]]:
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: photo folder not found")
-    return read_usable_images(find_images(root), "photo", root)
+    return read_images(find_images(root), "photo", root)
 
 
 def split_photos(count: int, validation: int, batch: int, seed: int, root: Path) -> tuple[list[int], list[int]]:

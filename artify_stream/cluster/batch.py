@@ -154,6 +154,7 @@ class RayBatch:
             spec, expected = self._clip_spec(container, source)
         lock = OutputLock(output).acquire()  # the joiner releases it when it closes or abandons the file
         try:
+            check_output(output, self.options.overwrite, inputs=[source], min_free=0)  # finished meanwhile?
             keep = keepable_gops(output, spec.size, spec.encoder.codec)
             skip_before = round(keep.restart_pts * keep.time_base / spec.time_base) if keep else None
             report = VideoReport(source, output, expected_frames=expected)

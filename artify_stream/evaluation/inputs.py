@@ -10,7 +10,7 @@ import numpy as np
 
 from artify_stream.errors import InputError
 from artify_stream.geometry import fit_long_side
-from artify_stream.images import is_image_path, read_image
+from artify_stream.images import find_images, read_images
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def photo_paths(source: Path) -> list[Path]:
     """A folder (recursively), a text file with one path per line, or a run's split.json (its validation photos)."""
     source = Path(source)
     if source.is_dir():
-        paths = sorted(p for p in source.rglob("*") if p.is_file() and is_image_path(p))
+        paths = find_images(source)
     elif source.suffix.lower() == ".json":
         try:
             paths = [Path(p) for p in json.loads(source.read_text())["validation"]]
@@ -45,14 +45,4 @@ def photo_paths(source: Path) -> list[Path]:
 
 def load_photos(source: Path, limit: int | None = None, long_side: int | None = None) -> tuple[list[Path], list[np.ndarray]]:
     """Decode the photos (unreadable ones are skipped with a warning naming them)."""
-    kept, images = [], []
-    for path in photo_paths(source)[:limit]:
-        try:
-            images.append(evaluation_image(read_image(path, keep_alpha=False).rgb, long_side))
-        except InputError as exc:
-            log.warning("skipping %s: %s", path, exc)
-            continue
-        kept.append(path)
-    if not images:
-        raise InputError(f"{source}: none of its photos could be read")
-    return kept, images
+    return read_images(photo_paths(source)[:limit], "photo", source, fit=lambda rgb: evaluation_image(rgb, long_side))

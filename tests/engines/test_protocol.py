@@ -50,10 +50,13 @@ def test_the_pipelines_take_a_plain_function(tmp_path, kind):
         from artify_stream.video import VideoPipeline
 
         VideoPipeline(invert).run(src, tmp_path / "out.mp4")
+        assert len(probe(tmp_path / "out.mp4")["video_pts"]) == 5  # the file pipeline keeps every frame
     else:
         from artify_stream.live import LiveOptions, run_live
         from artify_stream.live.sinks import make_sink
         from artify_stream.live.sources import FileSource
 
-        run_live(FileSource(src, realtime=False), [make_sink(str(tmp_path / "out.mp4"))], invert, LiveOptions(long_side=None))
-    assert len(probe(tmp_path / "out.mp4")["video_pts"]) == 5
+        stats = run_live(FileSource(src, realtime=False), [make_sink(str(tmp_path / "out.mp4"))], invert,
+                         LiveOptions(long_side=None))
+        assert stats["frames_out"] >= 1  # live keeps the newest frame: a loaded machine may drop some
+    assert len(probe(tmp_path / "out.mp4")["video_pts"]) >= 1
