@@ -29,7 +29,7 @@ from artify_stream.cluster.segments import DEFAULT_SEGMENT_SECONDS  # noqa: E402
 from artify_stream.errors import ArtifyError  # noqa: E402
 from artify_stream.video import GPU_BATCH, VideoOptions  # noqa: E402
 from engines.formats import FORMATS, BackendChoice, PrecisionChoice  # noqa: E402
-from trainer.config import PRESETS, TrainConfig  # noqa: E402
+from trainer.config import PRESETS  # noqa: E402
 from trainer.distill_config import DISTILL_PRESETS  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Cartoonize photos and video with ArtifyGAN.")
@@ -80,13 +80,20 @@ def _make_engine(model: str | None, engine: BackendChoice, precision: PrecisionC
 Preset = Enum("Preset", {name: name for name in PRESETS}, type=str)  # the CLI's choices are the table's keys
 
 
-def _parse_setting(text: str, config_class: type = TrainConfig) -> tuple[str, object]:
-    from artify_stream.errors import ConfigError
+def _run_training(preset_config, options: dict, settings: list[str] | None, dry_run: bool, build_run, resume: bool) -> None:
+    """What `train` and `distill` share: the config from the preset, the options and --set; --dry-run;
+    the run; the line naming the model file and the epoch it holds."""
+    config = preset_config.resolved(options, settings or [])
+    if dry_run:
+        import json
 
-    try:
-        return config_class.parse_setting(text)
-    except ConfigError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        typer.echo(json.dumps(config.to_dict(), indent=2))
+        return
+    from trainer.monitor import RichTrainingProgress
+
+    run = build_run(config, RichTrainingProgress(console), "artify " + shlex.join(sys.argv[1:]))
+    if run.run(resume=resume) and run.dist.is_main:
+        console.print(f"model file: {run.paths.model} (epoch {run.shipped_epoch()})")
 
 
 @command()
@@ -120,35 +127,20 @@ def train(
     Every epoch is evaluated on held-back photos (and --eval-clip clips); the run's
     model.safetensors is the best epoch by those figures.
     """
-    from artify_stream.errors import ConfigError
+    options = dict(epochs=epochs, init_epochs=init_epochs, batch_size=batch_size, crop_size=crop_size, lr=lr,
+                   content_weight=content_weight, residual_blocks=residual_blocks, first_kernel=first_kernel,
+                   base_width=base_width, precision=precision, seed=seed, workers=workers)
+    if lr is not None and not any(t.strip().startswith("init_lr") for t in setting or []):
+        options["init_lr"] = lr  # --lr sets both phases unless --set init_lr= says otherwise
 
-    extra = dict(_parse_setting(t) for t in setting or [])
-    named = dict(epochs=epochs, init_epochs=init_epochs, batch_size=batch_size, crop_size=crop_size, lr=lr,
-                 content_weight=content_weight, residual_blocks=residual_blocks, first_kernel=first_kernel,
-                 base_width=base_width, precision=precision, seed=seed, workers=workers)
-    if lr is not None and "init_lr" not in extra:
-        named["init_lr"] = lr
-    both = {k for k, v in named.items() if v is not None} & set(extra)
-    if both:
-        raise ConfigError(f"{', '.join(sorted(both))} given twice (as an option and with --set)")
-    config = PRESETS[preset.value].with_overrides(**named, **extra)
-    if dry_run:
-        import json
+    def build_run(config, progress, command_line):
+        from trainer.gan_step import Training
 
-        typer.echo(json.dumps(config.to_dict(), indent=2))
-        return
-    from trainer.loop import Training
-    from trainer.monitor import RichTrainingProgress
+        weights = vgg_weights if config.backbone == "vgg16" else content_weights
+        return Training(config, photos, cartoons, out, content_weights=weights, device=device, command=command_line,
+                        progress=progress, eval_clips=eval_clip or [])
 
-    weights = vgg_weights if config.backbone == "vgg16" else content_weights
-    command_line = "artify " + shlex.join(sys.argv[1:])
-    training = Training(config, photos, cartoons, out, content_weights=weights, device=device, command=command_line,
-                        progress=RichTrainingProgress(console), eval_clips=eval_clip or [])
-    records = training.run(resume=resume)
-    if training.dist.is_main and records:
-        from trainer.selection import best_epoch
-
-        console.print(f"model file: {training.paths.model} (epoch {best_epoch(records, config.first_ranked_epoch)})")
+    _run_training(PRESETS[preset.value], options, setting, dry_run, build_run, resume)
 
 
 DistillPreset = Enum("DistillPreset", {name: name for name in DISTILL_PRESETS}, type=str)
@@ -175,26 +167,15 @@ def distill(
 
     Same run folder, checkpoints, resume, per-epoch evaluation and best-epoch pick as `train`.
     """
-    from trainer.distill_config import DistillConfig
+    options = dict(epochs=epochs, base_width=base_width, residual_blocks=residual_blocks, precision=precision)
 
-    extra = dict(_parse_setting(t, DistillConfig) for t in setting or [])
-    config = DISTILL_PRESETS[preset.value].with_overrides(epochs=epochs, base_width=base_width,
-                                                          residual_blocks=residual_blocks, precision=precision, **extra)
-    if dry_run:
-        import json
+    def build_run(config, progress, command_line):
+        from trainer.distill import Distillation
 
-        typer.echo(json.dumps(config.to_dict(), indent=2))
-        return
-    from trainer.distill import Distillation
-    from trainer.monitor import RichTrainingProgress
+        return Distillation(config, teacher, photos, out, clips=clips, device=device, command=command_line,
+                            progress=progress, eval_clips=eval_clip or [])
 
-    run = Distillation(config, teacher, photos, out, clips=clips, device=device, command="artify " + shlex.join(sys.argv[1:]),
-                       progress=RichTrainingProgress(console), eval_clips=eval_clip or [])
-    records = run.run(resume=resume)
-    if run.dist.is_main and records:
-        from trainer.selection import closest_to_teacher
-
-        console.print(f"model file: {run.paths.model} (epoch {closest_to_teacher(records)})")
+    _run_training(DISTILL_PRESETS[preset.value], options, setting, dry_run, build_run, resume)
 
 
 @command()

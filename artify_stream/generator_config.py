@@ -21,6 +21,9 @@ class GeneratorConfig:
     upsample: str = "transposed"
     separable: bool = False
     last_kernel: int = 7
+    #: The first conv has stride 2 and the last is a 4x4 stride-2 transposed conv, so that no conv
+    #: runs at full resolution (a CPU-speed switch for lite students; last_kernel is then unused).
+    strided_ends: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.residual_blocks <= MAX_BLOCKS:

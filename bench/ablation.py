@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trainer.config import PRESETS  # noqa: E402
-from trainer.loop import Training  # noqa: E402
+from trainer.gan_step import Training  # noqa: E402
 from trainer.selection import best_epoch  # noqa: E402
 
 PAPER = PRESETS["paper"]

@@ -242,7 +242,7 @@ def section_training(report: dict, seconds: float) -> dict:
     sys.path.insert(0, str(ROOT))
     from tests.conftest import write_pictures
     from trainer.config import preset
-    from trainer.loop import Training
+    from trainer.gan_step import Training
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import write_pictures  # noqa: E402
 from trainer.config import preset  # noqa: E402
-from trainer.loop import Training  # noqa: E402
+from trainer.gan_step import Training  # noqa: E402
 
 
 def main() -> None:

@@ -64,9 +64,28 @@ def test_resize_convolution_leaves_no_checkerboard_on_a_flat_input():
         assert ((phases.max() - phases.min()) > 1e-4) == has_pattern, upsample
 
 
-@pytest.mark.parametrize("separable", [False, True])  # the dense teacher and the separable lite student
-def test_every_parameter_gets_a_gradient(separable):
-    lite = {"separable": True, "upsample": "resize"} if separable else {}
+def test_strided_ends_run_no_conv_at_full_resolution():
+    """The CPU-speed student: every conv sees at most half the photo's pixels, the output keeps its size."""
+    cfg = GeneratorConfig(residual_blocks=1, first_kernel=3, base_width=8, upsample="resize", separable=True,
+                          last_kernel=3, strided_ends=True)
+    g = Generator(cfg).eval()
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(i[0].shape[-2:])) for m in g.modules()
+             if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        frames = torch.randint(0, 256, (1, 36, 52, 3), dtype=torch.uint8)
+        assert FusedStylizer(g)(frames).shape == frames.shape
+    for hook in hooks:
+        hook.remove()
+    full = [s for s in seen if tuple(s) == (36, 52)]
+    assert len(full) == 1 and sum(s[0] * s[1] for s in seen[1:]) < len(seen[1:]) * 36 * 52 / 3.9  # the stem's input only
+    assert isinstance(g.to_rgb, nn.ConvTranspose2d) and g.to_rgb.kernel_size == (4, 4) and g.to_rgb.stride == (2, 2)
+
+
+@pytest.mark.parametrize("lite", [{}, {"separable": True, "upsample": "resize"},
+                                  {"separable": True, "upsample": "resize", "strided_ends": True}],
+                         ids=["dense", "separable", "strided-ends"])
+def test_every_parameter_gets_a_gradient(lite):
     g = Generator(GeneratorConfig(residual_blocks=2, base_width=8, **lite))
     g(torch.rand(2, 3, 16, 16)).mean().backward()
     for name, p in g.named_parameters():

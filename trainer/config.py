@@ -34,6 +34,29 @@ class RunConfigFile:
 
     KIND = "training"
 
+    def _common_checks(self) -> list[tuple[bool, str]]:
+        """The checks of the fields every run config has (each subclass adds its own)."""
+        return [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.crop_size >= 8 and self.crop_size % 4 == 0, f"crop_size must be a multiple of 4 >= 8, got {self.crop_size}"),
+            (self.lr > 0, f"lr must be positive, got {self.lr}"),
+            (0 <= self.content_layer < EFFNET_BLOCKS, f"content_layer must be in [0, {EFFNET_BLOCKS - 1}]"),
+            (self.backbone in BACKBONES, f"backbone must be one of {BACKBONES}, got {self.backbone!r}"),
+            (0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
+            (self.precision in TRAIN_PRECISIONS, f"precision must be one of {TRAIN_PRECISIONS}, got {self.precision!r}"),
+            (self.workers >= 0, "workers must be >= 0"),
+            (self.validation_photos >= 1, "validation_photos must be >= 1"),
+            (self.eval_size >= 16, "eval_size must be >= 16"),
+            (not self.init_matching or bool(self.init_from), "init_matching needs init_from"),
+        ]
+
+    @staticmethod
+    def _raise_first_failed(checks: list[tuple[bool, str]]) -> None:
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["betas"] = list(self.betas)
@@ -79,6 +102,15 @@ class RunConfigFile:
             return key, raw
         except ValueError:
             raise ConfigError(f"{text!r}: {raw!r} is not a {kind}") from None
+
+    def resolved(self, options: dict, settings: list[str] = ()):
+        """This preset with the command line's named `options` (None: not given) and `--set KEY=VALUE`
+        `settings` applied; a key given both ways is an error, not a silent pick."""
+        extra = dict(self.parse_setting(text) for text in settings)
+        both = {k for k, v in options.items() if v is not None} & set(extra)
+        if both:
+            raise ConfigError(f"{', '.join(sorted(both))} given twice (as an option and with --set)")
+        return self.with_overrides(**options, **extra)
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
@@ -141,6 +173,7 @@ class TrainConfig(RunConfigFile):
     ema_decay: float = 0.0  # 0: off; else the model file holds the EMA of G's weights
     # --- run ---
     init_from: str = ""  # a model file or bundled name G starts from (fine-tuning); "" starts from scratch
+    init_matching: bool = False  # init_from of another architecture: take the tensors whose name and shape match
     precision: str = "auto"  # auto: bf16/fp16 autocast where the device runs it fast
     seed: int = 0
     workers: int = 0
@@ -151,30 +184,20 @@ class TrainConfig(RunConfigFile):
     eval_size: int = 256  # long side of validation photos and clip frames when evaluated
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+        checks = self._common_checks() + [
             (0 <= self.init_epochs <= self.epochs, f"init_epochs must be in [0, epochs], got {self.init_epochs}"),
             (self.init_loss in INIT_LOSSES, f"init_loss must be one of {INIT_LOSSES}, got {self.init_loss!r}"),
-            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
-            (self.crop_size >= 8 and self.crop_size % 4 == 0, f"crop_size must be a multiple of 4 >= 8, got {self.crop_size}"),
-            (self.lr > 0 and self.init_lr > 0 and (self.d_lr is None or self.d_lr > 0), "learning rates must be positive"),
-            (0 <= self.content_layer < EFFNET_BLOCKS, f"content_layer must be in [0, {EFFNET_BLOCKS - 1}]"),
+            (self.init_lr > 0 and (self.d_lr is None or self.d_lr > 0), "learning rates must be positive"),
             (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
             (0 < self.lr_gamma <= 1, f"lr_gamma must be in (0, 1], got {self.lr_gamma}"),
-            (self.backbone in BACKBONES, f"backbone must be one of {BACKBONES}, got {self.backbone!r}"),
             (self.gan_loss in GAN_LOSSES, f"gan_loss must be one of {GAN_LOSSES}, got {self.gan_loss!r}"),
             (self.superpixel in SUPERPIXEL_METHODS, f"superpixel must be one of {SUPERPIXEL_METHODS}"),
             (self.superpixel_colour in SUPERPIXEL_COLOURS, f"superpixel_colour must be one of {SUPERPIXEL_COLOURS}"),
             (self.superpixel_segments >= 2, "superpixel_segments must be >= 2"),
             (self.structure_space in STRUCTURE_SPACES, f"structure_space must be one of {STRUCTURE_SPACES}"),
-            (0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
             (self.d_width >= 1, "d_width must be >= 1"),
-            (self.precision in TRAIN_PRECISIONS, f"precision must be one of {TRAIN_PRECISIONS}, got {self.precision!r}"),
-            (self.workers >= 0, "workers must be >= 0"),
             (self.edge_kernel >= 1 and self.edge_kernel % 2 == 1, "edge_kernel must be odd and positive"),
             (self.video_frame_step >= 1, "video_frame_step must be >= 1"),
-            (self.validation_photos >= 1, "validation_photos must be >= 1"),
-            (self.eval_size >= 16, "eval_size must be >= 16"),
         ]
         checks.append((all(0 <= t < EFFNET_BLOCKS for t in self.projected_taps) and len(self.projected_taps) >= 1,
                        f"projected_taps must be EfficientNet-Lite0 blocks 0-{EFFNET_BLOCKS - 1}, got {self.projected_taps}"))
@@ -184,9 +207,7 @@ class TrainConfig(RunConfigFile):
                    "structure_weight",
                    "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "region_colour_weight", "gray_style_weight", "temporal_weight")
         checks += [(getattr(self, w) >= 0, f"{w} must be >= 0, got {getattr(self, w)}") for w in weights]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        self._raise_first_failed(checks)
 
     @property
     def first_ranked_epoch(self) -> int:

@@ -23,7 +23,7 @@ from trainer import losses as L
 from trainer.content import build_content_features
 from trainer.data import PhotoCrops, sample_video_frames
 from trainer.distill_config import DistillConfig
-from trainer.run import EpochRun
+from trainer.epoch_loop import EpochRun
 from trainer.selection import STUDENT_RULE, closest_to_teacher, teacher_gap
 from trainer.temporal import FrameChange, RandomFrameChange
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from artify_stream.errors import ConfigError
 from artify_stream.generator_config import GeneratorConfig
-from trainer.config import BACKBONES, EFFNET_BLOCKS, TRAIN_PRECISIONS, RunConfigFile
+from trainer.config import RunConfigFile
 
 #: The bundled lite model's architecture: 3x3 stem, separable convs, resize-conv up-sampling.
 LITE = GeneratorConfig(residual_blocks=3, first_kernel=3, base_width=16, upsample="resize", separable=True, last_kernel=3)
@@ -32,6 +31,7 @@ class DistillConfig(RunConfigFile):
     clip_frame_step: int = 5  # every n-th frame of --clips becomes a training photo
     ema_decay: float = 0.99
     init_from: str = ""  # a student model file or bundled name to start from (fine-tuning); "": from scratch
+    init_matching: bool = False  # init_from of another architecture: take the tensors whose name and shape match
     precision: str = "auto"
     seed: int = 0
     workers: int = 0
@@ -40,23 +40,11 @@ class DistillConfig(RunConfigFile):
     sample_count: int = 4
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
-            (self.crop_size >= 8 and self.crop_size % 4 == 0, f"crop_size must be a multiple of 4 >= 8, got {self.crop_size}"),
-            (self.lr > 0, "lr must be positive"),
+        self._raise_first_failed(self._common_checks() + [
             (min(self.pixel_weight, self.feature_weight, self.temporal_weight) >= 0, "loss weights must be >= 0"),
             (self.pixel_weight + self.feature_weight > 0, "pixel_weight or feature_weight must be > 0"),
-            (0 <= self.content_layer < EFFNET_BLOCKS, f"content_layer must be in [0, {EFFNET_BLOCKS - 1}]"),
-            (self.backbone in BACKBONES, f"backbone must be one of {BACKBONES}"),
             (self.clip_frame_step >= 1, "clip_frame_step must be >= 1"),
-            (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
-            (self.precision in TRAIN_PRECISIONS, f"precision must be one of {TRAIN_PRECISIONS}"),
-            (self.validation_photos >= 1 and self.eval_size >= 16, "validation_photos >= 1 and eval_size >= 16"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        ])
 
 
 DISTILL_PRESETS: dict[str, DistillConfig] = {
@@ -64,6 +52,9 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
     "lite-wide": DistillConfig(generator=replace(LITE, base_width=24, residual_blocks=4)),
     # artify-draw-lite: the previous student (same architecture) re-taught by the drawing teacher
     "draw-lite": DistillConfig(epochs=16, init_from="artify-toon-lite"),
+    # no full-resolution conv (stride-2 first conv, transposed last): the 30 fps student at 640x360
+    "draw-fast": DistillConfig(generator=replace(LITE, strided_ends=True), epochs=20,
+                               init_from="artify-draw-lite", init_matching=True),
 }
 
 

@@ -11,28 +11,38 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from artify_stream.errors import ConfigError
+from trainer.config import GAN_LOSSES
+
 
 def content_loss(features_out: torch.Tensor, features_photo: torch.Tensor) -> torch.Tensor:
     """L1 between backbone features of G(photo) and of the photo (or any target image)."""
     return F.l1_loss(features_out.float(), features_photo.float())
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in GAN_LOSSES:
+        raise ConfigError(f"unknown adversarial loss {kind!r}; choose one of {GAN_LOSSES}")
+
+
 def _real_term(kind: str, logits: torch.Tensor) -> torch.Tensor:
+    _check_kind(kind)
     logits = logits.float()
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
     if kind == "lsgan":
         return (logits - 1).pow(2).mean()
-    return F.relu(1 - logits).mean()
+    return F.relu(1 - logits).mean()  # hinge
 
 
 def _fake_term(kind: str, logits: torch.Tensor) -> torch.Tensor:
+    _check_kind(kind)
     logits = logits.float()
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
     if kind == "lsgan":
         return logits.pow(2).mean()
-    return F.relu(1 + logits).mean()
+    return F.relu(1 + logits).mean()  # hinge
 
 
 def discriminator_loss(real: torch.Tensor, *fakes: torch.Tensor, kind: str = "bce") -> torch.Tensor:
@@ -42,6 +52,7 @@ def discriminator_loss(real: torch.Tensor, *fakes: torch.Tensor, kind: str = "bc
 
 def generator_adversarial_loss(generated: torch.Tensor, kind: str = "bce") -> torch.Tensor:
     """G wants D to call G(photo) a real cartoon."""
+    _check_kind(kind)
     if kind == "hinge":
         return -generated.float().mean()
     return _real_term(kind, generated)

@@ -53,3 +53,40 @@ def test_distill_cli_presets_and_dry_run(tiny_model, tmp_path):
     assert config["feature_weight"] == 0.5 and set(DISTILL_PRESETS) >= {"lite"}
     r = CliRunner().invoke(app, ["distill", "no-such-model", "--photos", str(tmp_path), "--out", str(tmp_path / "r")])
     assert r.exit_code == 1 and "unknown model" in r.output
+
+
+def test_a_student_of_another_architecture_starts_from_the_tensors_that_match(tiny_model, tmp_path):
+    """init_matching: the layers two students share are taken, the rest start fresh; without it, an error."""
+    from artify_stream.errors import ConfigError
+    from artify_stream.model_file import save_model_file
+    from artify_stream.generator import Generator
+
+    torch.manual_seed(3)
+    start = tmp_path / "start.safetensors"
+    save_model_file(start, Generator(STUDENT).eval(), {})
+    photos = tmp_path / "photos"
+    write_pictures(photos, 6, size=(28, 32))
+    other = GeneratorConfig(**{**STUDENT.to_dict(), "strided_ends": True})
+    config = FAST.with_overrides(epochs=1, strided_ends=True, init_from=str(start))
+    try:
+        Distillation(config, tiny_model, photos, tmp_path / "refused").run()
+        raise AssertionError("another architecture was loaded without init_matching")
+    except ConfigError as exc:
+        assert "init_matching" in str(exc)
+    run = Distillation(config.with_overrides(init_matching=True, lr=1e-12), tiny_model, photos, tmp_path / "run")
+    run.run()
+    taken = run.started_from
+    assert 0 < taken["tensors_taken"] < taken["tensors"]
+    theirs = load_model_file(start).state_dict
+    ours = load_model_file(tmp_path / "run" / "models" / "epoch_0001.safetensors")
+    assert ours.config == other and ours.metadata["started_from"]["tensors_taken"] == taken["tensors_taken"]
+    shared = "residual.0.body.0.0.weight"
+    assert torch.allclose(ours.state_dict[shared].float(), theirs[shared].float(), atol=1e-3)
+
+
+def test_distill_refuses_an_option_given_twice(tiny_model, tmp_path):
+    from cli import app
+
+    r = CliRunner().invoke(app, ["distill", str(tiny_model), "--photos", str(tmp_path), "--out", str(tmp_path / "r"),
+                                 "--epochs", "3", "--set", "epochs=4", "--dry-run"])
+    assert r.exit_code != 0 and "epochs given twice" in r.output

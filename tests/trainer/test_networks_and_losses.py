@@ -28,6 +28,16 @@ def test_edge_promoting_loss_prefers_the_right_labels():
     assert content_loss(a, a) == 0 and content_loss(a, a + 1) == pytest.approx(1.0)
 
 
+def test_an_unknown_adversarial_loss_is_an_error_not_hinge():
+    from artify_stream.errors import ConfigError
+
+    logits = torch.zeros(1, 1, 2, 2)
+    for call in (lambda: discriminator_loss(logits, logits, kind="wgan"),
+                 lambda: generator_adversarial_loss(logits, kind="wgan")):
+        with pytest.raises(ConfigError, match="wgan"):
+            call()
+
+
 def test_efficientnet_lite0_loads_offline_from_its_package_frozen():
     c = build_content_features("efficientnet-lite0", None)
     assert c.info.name == "efficientnet-lite0" and len(c.info.weights_sha256) == 64

@@ -12,7 +12,7 @@ import torch
 from artify_stream.errors import ConfigError
 from artify_stream.model_file import load_model_file
 from trainer.config import PRESETS, TrainConfig, preset
-from trainer.loop import Training
+from trainer.gan_step import Training
 from trainer.selection import best_epoch
 from tests.conftest import TINY, write_pictures
 

@@ -1,7 +1,8 @@
-"""`artify train`: CartoonGAN's initialization phase, then adversarial training, judged every epoch.
+"""`artify train`'s GAN step: CartoonGAN's initialization phase, then adversarial training.
 
-The run folder, checkpoints, evaluation and best-epoch pick are `trainer.run.EpochRun`'s; this
-module adds the cartoons, the discriminators and the losses of `TrainConfig`.
+One step is a critic update (`_critic_step`: every discriminator of `TrainConfig`, edge-smoothed
+cartoons as fakes) then a generator update (`_generator_loss`: adversarial terms plus the anchors).
+The epochs, run folder, checkpoints, evaluation and best-epoch pick are `trainer.epoch_loop.EpochRun`'s.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from trainer.content import build_content_features
 from trainer.critics import build_critics, frozen
 from trainer.data import CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, load_cartoon_source
 from trainer.representations import random_gray_weights, superpixel_flatten
-from trainer.run import EpochRun, RunPaths  # noqa: F401  (RunPaths: where a run's files are)
+from trainer.epoch_loop import EpochRun
 from trainer.temporal import FrameChange, RandomFrameChange
 
 

@@ -1,5 +1,6 @@
-"""What every training run shares (`artify train` and `artify distill`): the run folder, the
-photo split, checkpoints and resume, the per-epoch evaluation, logs and the best-epoch pick.
+"""The epoch loop every training run shares (`artify train` and `artify distill`): the photo
+split, checkpoints and resume, the per-epoch evaluation, logs and the best-epoch pick. Where the
+files go is `trainer.run_folder`'s; ranks and devices are `trainer.distributed`'s.
 
 A subclass says how to build its networks (`_setup_models`), what a batch is (`_batches`),
 what one step does (`_step`) and what else its checkpoint holds (`_extra_state`).
@@ -9,100 +10,28 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from artify_stream.atomic import atomic_path
-from artify_stream.errors import ConfigError, EngineError, OutputError
+from artify_stream.errors import ConfigError
 from artify_stream.evaluation import EvaluationSet, evaluate
 from artify_stream.evaluation.inputs import evaluation_image
 from artify_stream.generator import Generator
 from artify_stream.model_file import save_model_file
 from engines.auto import cpu_has_bf16
 from engines.fused import FusedStylizer
-from engines.torch_engine import check_device
 from trainer.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from trainer.data import load_photos, split_photos
+from trainer.distributed import Distributed, data_parallel_wrapper, end_process_group, resolve_device, start_process_group
 from trainer.monitor import SilentProgress, TrainingLog, sample_grid, save_grid
+from trainer.run_folder import RunPaths, check_run_folder
 from trainer.selection import SELECTION_RULE, best_epoch
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Where a run keeps what it writes."""
-
-    root: Path
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.root / "checkpoints" / "last.pt"
-
-    @property
-    def model(self) -> Path:
-        return self.root / "model.safetensors"
-
-    def epoch_model(self, epoch: int) -> Path:
-        return self.root / "models" / f"epoch_{epoch:04d}.safetensors"
-
-    def samples(self, epoch: int) -> Path:
-        return self.root / "samples" / f"epoch_{epoch:04d}.png"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def content_backbone(self) -> Path:
-        return self.root / "content_backbone.json"
-
-    @property
-    def edge_cache(self) -> Path:
-        return self.root / "cache" / "edge_smoothed"
-
-    @property
-    def toon_cache(self) -> Path:
-        return self.root / "cache" / "toon"
-
-    @property
-    def split(self) -> Path:
-        return self.root / "split.json"
-
-
-@dataclass(frozen=True)
-class Distributed:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @classmethod
-    def from_env(cls) -> Distributed:
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        return cls(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def resolve_device(requested: str | None, dist: Distributed) -> torch.device:
-    """auto: the GPU if there is one; a device asked for and missing is an error (the engines' rule)."""
-    if requested in (None, "auto"):
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = check_device(requested)
-    except EngineError as exc:
-        raise ConfigError(str(exc)) from None
-    if device.type == "cuda":
-        device = torch.device("cuda", dist.local_rank if dist.world_size > 1 else (device.index or 0))
-        torch.cuda.set_device(device)
-    return device
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
@@ -170,15 +99,27 @@ class EpochRun:
         pass
 
     def _load_initial_weights(self, name_or_path: str) -> None:
-        """Start G from a model file (config `init_from`): fine-tuning; its architecture must be this run's."""
+        """Start G from a model file (config `init_from`): fine-tuning. Its architecture must be this
+        run's, unless `init_matching` is set: then every tensor whose name and shape match is taken
+        (a new student keeps what its predecessor learned in the layers they share)."""
         from artify_stream.registry import load_model
 
         start = load_model(name_or_path)
-        if start.config != self.config.generator:
+        weights = start.build_generator(self.device).state_dict()
+        if start.config == self.config.generator:
+            self.generator.load_state_dict(weights)
+            taken = len(weights)
+        elif self.config.init_matching:
+            own = self.generator.state_dict()
+            matching = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+            self.generator.load_state_dict(matching, strict=False)
+            taken = len(matching)
+        else:
             raise ConfigError(f"init_from {name_or_path}: its generator {start.config} is not this run's "
-                              f"{self.config.generator}; pass --set init_from= to train from scratch")
-        self.generator.load_state_dict(start.build_generator(self.device).state_dict())
-        self.started_from = {"model": str(start.path), "sha256": start.sha256}
+                              f"{self.config.generator}; pass --set init_matching=true to take the tensors "
+                              "that match, or --set init_from= to train from scratch")
+        self.started_from = {"model": str(start.path), "sha256": start.sha256,
+                             "tensors_taken": taken, "tensors": len(self.generator.state_dict())}
 
     def _judge(self, figures: dict) -> dict:
         """More figures for the log and the pick (a student's distance to its teacher)."""
@@ -187,9 +128,7 @@ class EpochRun:
     # ---- set-up -------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg = self.config
-        if self.dist.world_size > 1 and not torch.distributed.is_initialized():
-            backend = "nccl" if self.device.type == "cuda" else "gloo"
-            torch.distributed.init_process_group(backend=backend)
+        start_process_group(self.dist, self.device)
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         photo_paths, photos = load_photos(self.photos_dir)
@@ -200,16 +139,12 @@ class EpochRun:
         if self.dist.is_main:
             val_images = [evaluation_image(photos[i], cfg.eval_size) for i in val_idx]
             self.eval_set = EvaluationSet.load(val_images, self.eval_clips, clip_frames=32, clip_long_side=cfg.eval_size)
-        self.wrap = lambda m: m  # noqa: E731
-        if self.dist.world_size > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.wrap = lambda m: DDP(m, device_ids=ids, broadcast_buffers=False)  # noqa: E731
+        self.wrap = data_parallel_wrapper(self.dist, self.device)
+        torch.manual_seed(cfg.seed)  # G's initial weights depend on the seed alone, not on the evaluation set
         self.generator = Generator(cfg.generator).to(self.device)
         if self.channels_last:
             self.generator.to(memory_format=torch.channels_last)
-        if getattr(cfg, "init_from", ""):
+        if cfg.init_from:
             self._load_initial_weights(cfg.init_from)
         self._setup_models([photos[i] for i in train_idx])
         self.ema = None
@@ -219,6 +154,10 @@ class EpochRun:
             self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.g_train = self.wrap(self.generator)
+        # Set-up may draw random numbers (reading --eval-clip clips; a backbone built once per process
+        # and cached): seed again, so that the steps depend on the seed alone.
+        torch.manual_seed(cfg.seed + 1)
+        np.random.seed(cfg.seed + 1)
         self.log = TrainingLog(self.paths.root) if self.dist.is_main else None
 
     @property
@@ -316,6 +255,10 @@ class EpochRun:
     def _best_epoch(self, records: list[dict]) -> int | None:
         return best_epoch(records, self.first_ranked_epoch)
 
+    def shipped_epoch(self) -> int | None:
+        """The epoch the run's model file holds (by the run's own selection rule)."""
+        return self._best_epoch(self.log.read()) if self.log is not None else None
+
     def _write_models(self, number: int, figures: dict) -> None:
         save_model_file(self.paths.epoch_model(number), self._shipped_generator(), self.model_metadata(number, figures))
         best = self._best_epoch(self.log.read())
@@ -324,22 +267,10 @@ class EpochRun:
                 shutil.copyfile(self.paths.epoch_model(number), tmp)
 
     # ---- the loop ---------------------------------------------------------------------------
-    def _check_run_folder(self) -> None:
-        """Before any work: the run folder must be a folder we can write."""
-        root = self.paths.root
-        if root.exists() and not root.is_dir():
-            raise OutputError(f"{root}: is a file; --out names the run folder")
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{root}: cannot create the run folder ({exc.strerror or exc})") from exc
-        if not os.access(root, os.W_OK):
-            raise OutputError(f"{root}: the run folder is not writable")
-
     def run(self, resume: bool = False) -> list[dict]:
         """Train to `config.epochs`; returns the per-epoch records of this run folder."""
         if self.dist.is_main:
-            self._check_run_folder()
+            check_run_folder(self.paths.root)
         self._setup()
         start = 0
         if resume:
@@ -358,8 +289,7 @@ class EpochRun:
         finally:
             if self.log is not None:
                 self.log.close()
-            if self.dist.world_size > 1 and torch.distributed.is_initialized():
-                torch.distributed.destroy_process_group()
+            end_process_group(self.dist)
         return self.log.read() if self.log is not None else []
 
     def _run_epoch(self, epoch: int) -> None:
@@ -390,7 +320,9 @@ class EpochRun:
         }
         if self.dist.is_main:
             t_eval = time.perf_counter()
+            training_rng = rng_state()  # what is evaluated (clips or not) must not change the training
             figures, grid = self._evaluate()
+            restore_rng_state(training_rng)
             figures.update(self._judge(figures))
             record.update({f"eval/{k}": v for k, v in figures.items()})
             record["eval_seconds"] = time.perf_counter() - t_eval

@@ -1,0 +1,65 @@
+"""The distributed set-up of a run (torchrun's RANK / WORLD_SIZE / LOCAL_RANK): which rank this
+process is, its device, the process group and the DistributedDataParallel wrapper. One process
+(world size 1) needs none of it, and every function here is then a no-op."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from artify_stream.errors import ConfigError, EngineError
+from engines.torch_engine import check_device
+
+
+@dataclass(frozen=True)
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls) -> Distributed:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        return cls(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def resolve_device(requested: str | None, dist: Distributed) -> torch.device:
+    """auto: the GPU if there is one; a device asked for and missing is an error (the engines' rule)."""
+    if requested in (None, "auto"):
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = check_device(requested)
+    except EngineError as exc:
+        raise ConfigError(str(exc)) from None
+    if device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank if dist.world_size > 1 else (device.index or 0))
+        torch.cuda.set_device(device)
+    return device
+
+
+def start_process_group(dist: Distributed, device: torch.device) -> None:
+    if dist.world_size > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+
+
+def end_process_group(dist: Distributed) -> None:
+    if dist.world_size > 1 and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+def data_parallel_wrapper(dist: Distributed, device: torch.device) -> Callable[[nn.Module], nn.Module]:
+    """What a trained network is wrapped in: DistributedDataParallel across ranks, else nothing."""
+    if dist.world_size == 1:
+        return lambda module: module
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ids = [device.index] if device.type == "cuda" else None
+    return lambda module: DDP(module, device_ids=ids, broadcast_buffers=False)
