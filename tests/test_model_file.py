@@ -5,6 +5,7 @@ import sys
 import pytest
 import torch
 
+from artify_stream.generator_config import GeneratorConfig
 from artify_stream.errors import ModelFileError
 from artify_stream.model_file import load_model_file, save_model_file
 from artify_stream.registry import DEFAULT_MODEL, bundled_models, load_model, resolve_model_path
@@ -57,7 +58,7 @@ def test_bundled_models_load_and_say_how_they_were_made():
     assert evaluation["p_cartoon"] >= 0.9 and default.config.upsample == "resize"
     assert default.metadata["started_from"]["model"].endswith("artify-toon.safetensors")
     lite = load_model("artify-draw-lite")
-    assert lite.config.separable and lite.metadata["teacher"]["config"] == default.config.to_dict()
+    assert lite.config.separable and GeneratorConfig.from_dict(lite.metadata["teacher"]["config"]) == default.config
 
 
 def test_a_retired_name_says_what_replaced_it():
