@@ -77,8 +77,8 @@ def test_strided_ends_run_no_conv_at_full_resolution():
         assert FusedStylizer(g)(frames).shape == frames.shape
     for hook in hooks:
         hook.remove()
-    full = [s for s in seen if tuple(s) == (36, 52)]
-    assert len(full) == 1 and sum(s[0] * s[1] for s in seen[1:]) < len(seen[1:]) * 36 * 52 / 3.9  # the stem's input only
+    assert tuple(seen[0]) == (36, 52)  # the stride-2 stem reads the photo
+    assert all(h <= 18 and w <= 26 for h, w in seen[1:]), seen  # every other conv: half resolution or less
     assert isinstance(g.to_rgb, nn.ConvTranspose2d) and g.to_rgb.kernel_size == (4, 4) and g.to_rgb.stride == (2, 2)
 
 
