@@ -7,6 +7,7 @@ config.json says exactly which were on.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from artify_stream.generator_config import GeneratorConfig
 
 # The choices of each switch (plain data, no torch: the CLI builds its option lists from these).
 BACKBONES = ("efficientnet-lite0", "vgg16")
-SCHEDULES = ("constant", "exponential")
+SCHEDULES = ("constant", "exponential", "cosine")
+COSINE_FLOOR = 0.05  # the cosine schedule ends at this fraction of lr, not at 0 (the last epochs still learn)
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 INIT_LOSSES = ("content", "pixel", "toon")
 GAN_LOSSES = ("bce", "lsgan", "hinge")
@@ -49,7 +51,18 @@ class RunConfigFile:
             (self.validation_photos >= 1, "validation_photos must be >= 1"),
             (self.eval_size >= 16, "eval_size must be >= 16"),
             (not self.init_matching or bool(self.init_from), "init_matching needs init_from"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
+            (0 < self.lr_gamma <= 1, f"lr_gamma must be in (0, 1], got {self.lr_gamma}"),
         ]
+
+    def lr_factor(self, epoch: int, first_epoch: int = 0) -> float:
+        """The schedule's multiple of `lr` in `epoch` (0-based), counted from `first_epoch` on."""
+        done, span = max(0, epoch - first_epoch), max(1, self.epochs - first_epoch - 1)
+        if self.schedule == "exponential":
+            return self.lr_gamma ** done
+        if self.schedule == "cosine":
+            return COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * min(1.0, done / span)))
+        return 1.0
 
     @staticmethod
     def _raise_first_failed(checks: list[tuple[bool, str]]) -> None:
@@ -144,7 +157,7 @@ class TrainConfig(RunConfigFile):
     content_weight: float = 1.0  # w in L = L_adv + w * L_content
     content_layer: int = EFFNET_TAP_BLOCK  # EfficientNet-Lite0 block whose output is compared
     schedule: str = "constant"
-    lr_gamma: float = 0.98  # per-epoch decay for the exponential schedule
+    lr_gamma: float = 0.98  # per-epoch decay for the exponential schedule (cosine: from lr to 5% of it)
     backbone: str = "efficientnet-lite0"
     # --- adversarial terms: the paper's D on RGB, White-box's surface and texture Ds ---
     adversarial_weight: float = 1.0
@@ -188,8 +201,6 @@ class TrainConfig(RunConfigFile):
             (0 <= self.init_epochs <= self.epochs, f"init_epochs must be in [0, epochs], got {self.init_epochs}"),
             (self.init_loss in INIT_LOSSES, f"init_loss must be one of {INIT_LOSSES}, got {self.init_loss!r}"),
             (self.init_lr > 0 and (self.d_lr is None or self.d_lr > 0), "learning rates must be positive"),
-            (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
-            (0 < self.lr_gamma <= 1, f"lr_gamma must be in (0, 1], got {self.lr_gamma}"),
             (self.gan_loss in GAN_LOSSES, f"gan_loss must be one of {GAN_LOSSES}, got {self.gan_loss!r}"),
             (self.superpixel in SUPERPIXEL_METHODS, f"superpixel must be one of {SUPERPIXEL_METHODS}"),
             (self.superpixel_colour in SUPERPIXEL_COLOURS, f"superpixel_colour must be one of {SUPERPIXEL_COLOURS}"),

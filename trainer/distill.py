@@ -72,7 +72,7 @@ class Distillation(EpochRun):
             for module in (self.teacher, self.content):
                 module.to(memory_format=torch.channels_last)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
-        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, lambda epoch: 1.0)
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, cfg.lr_factor)
         self.frame_change = FrameChange()
         self.teacher_figures = self._teacher_figures() if self.dist.is_main else {}
 

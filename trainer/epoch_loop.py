@@ -84,7 +84,8 @@ class EpochRun:
         return "train"
 
     def _after_epoch(self) -> None:
-        """Per-epoch schedules."""
+        """Per-epoch schedules (the generator's here; subclasses add their critics')."""
+        self.sched_g.step()
 
     def _extra_state(self) -> dict:
         return {}
@@ -300,6 +301,7 @@ class EpochRun:
         self.progress.epoch_started(number, cfg.epochs, len(batches), phase)
         totals: dict[str, float] = {}
         steps = 0
+        lr = self.opt_g.param_groups[0]["lr"]  # this epoch's, before the schedule steps at its end
         t0 = time.perf_counter()
         for batch in batches:
             losses = self._step(batch, epoch)
@@ -314,7 +316,7 @@ class EpochRun:
             "epoch": number,
             "phase": phase,
             **{f"loss/{k}": v / max(steps, 1) for k, v in totals.items()},
-            "lr/g": self.opt_g.param_groups[0]["lr"],
+            "lr/g": lr,
             "images_per_s": steps * cfg.batch_size * self.dist.world_size / seconds,
             "seconds": seconds,
         }

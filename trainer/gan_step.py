@@ -68,10 +68,7 @@ class Training(EpochRun):
         return self._d_lr_factor(epoch)
 
     def _d_lr_factor(self, epoch: int) -> float:
-        cfg = self.config
-        if cfg.schedule == "exponential":
-            return cfg.lr_gamma ** max(0, epoch - cfg.init_epochs)
-        return 1.0
+        return self.config.lr_factor(epoch, first_epoch=self.config.init_epochs)
 
     def _batches(self, epoch: int) -> Iterable[tuple]:
         """Photo batches (with their toon targets when used) paired with cartoon batches."""
@@ -101,7 +98,7 @@ class Training(EpochRun):
         return "adversarial" if epoch >= self.config.init_epochs else "init"
 
     def _after_epoch(self) -> None:
-        self.sched_g.step()
+        super()._after_epoch()
         with warnings.catch_warnings():  # D's optimizer has not stepped during the init phase
             warnings.simplefilter("ignore", UserWarning)
             for scheduler in self.sched_d.values():

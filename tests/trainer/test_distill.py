@@ -43,6 +43,18 @@ def test_distillation_leaves_a_run_folder_like_train_and_resumes_exactly(tiny_mo
     assert all(torch.equal(t, b["generator"][k]) for k, t in a["generator"].items())
 
 
+def test_a_cosine_schedule_lowers_the_students_lr_each_epoch_to_its_floor(tiny_model, tmp_path):
+    from trainer.config import COSINE_FLOOR
+
+    photos = tmp_path / "photos"
+    write_pictures(photos, 6, size=(28, 32))
+    config = FAST.with_overrides(epochs=3, schedule="cosine", lr=1e-3)
+    records = Distillation(config, tiny_model, photos, tmp_path / "run").run()
+    lrs = [r["lr/g"] for r in records]
+    assert lrs[0] == pytest.approx(1e-3) and lrs[0] > lrs[1] > lrs[2]
+    assert lrs[2] == pytest.approx(1e-3 * COSINE_FLOOR)
+
+
 def test_distill_cli_presets_and_dry_run(tiny_model, tmp_path):
     from cli import app
 
