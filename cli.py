@@ -600,11 +600,11 @@ def bench(
 
     size_list = [parse_size(s) for s in sizes.split(",") if s.strip()]
     names = list(FORMATS) if engines.strip() == "all" else [e.strip() for e in engines.split(",") if e.strip()]
-    dev = resolve_device(device, MachineFacts.gather())
+    facts = MachineFacts.gather()
+    dev = resolve_device(device, facts)
     model_file = load_model(model)
     if not json_out:
         console.print(f"model {model_file.path.name}, {dev}, batch {batch}; warming each engine up before timing")
-    facts = MachineFacts.gather()
     specs = bench_specs(names, dev, facts)
     with console.status("benchmarking...") if not json_out else contextlib.nullcontext():
         records = unavailable_records(names, size_list, dev, facts, specs)

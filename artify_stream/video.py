@@ -4,6 +4,15 @@ reader thread   demux + decode (decoder threading on); audio/subtitle packets pa
 stylize stage   batches frames into a reusable (pinned on CUDA) buffer, one engine call a batch
 writer thread   encodes video, muxes it with the untouched copied packets
 
+What happens to one frame's pixels (a conversion changes the pixel format; a copy only moves them):
+  reader   swscale YUV -> RGB into a new frame (conversion); `to_ndarray` is a view of it, no copy
+  stylize  batch 1: the view goes to the engine as is; batch > 1: copy 1 stacks it into the
+           engine's buffer. The engine's uint8 -> float -> uint8 is fused on its device (a CUDA
+           engine adds its upload and download). Copy 2: the engine's reused output buffer into
+           a new rgb24 frame of the encoder's
+  writer   swscale RGB -> the encoder's YUV inside `encode` (conversion)
+So a CPU frame at batch 1 is copied once (`tests/test_video.py` counts it), at batch > 1 twice.
+
 Queues are bounded, so memory stays flat for any clip length. Each frame keeps its own pts,
 so variable frame rate, duration and A/V sync survive. The first error in any thread stops
 all of them and is raised once.
@@ -171,6 +180,14 @@ class DecodedFrame:
 
 
 @dataclass
+class StylizedFrame:
+    """An engine's picture already in the encoder's own frame (the one copy out of the engine)."""
+
+    frame: av.VideoFrame
+    pts: int | None
+
+
+@dataclass
 class CopiedPacket:
     """An audio or subtitle packet passed through untouched, to be muxed in order."""
 
@@ -251,15 +268,24 @@ class VideoPipeline:
                 return
             t0 = time.perf_counter()
             n = len(pending)
-            for i, item in enumerate(pending):
-                buffer[i] = item.rgb
-            out = self.engine(buffer[:n])
-            # The engine reuses its output buffer; each frame waits in the queue, so it gets its own copy.
-            stylized = [out[i].copy() for i in range(n)]
+            if n == 1:  # nothing to stack: the decoded picture goes in as it is
+                frames = pending[0].rgb[None]
+            else:
+                for i, item in enumerate(pending):
+                    buffer[i] = item.rgb  # the stacking copy (into pinned memory on CUDA)
+                frames = buffer[:n]
+            out = self.engine(frames)
+            # The engine reuses its output buffer and each frame waits in the queue: each is copied
+            # once, straight into the encoder's own frame.
+            stylized = []
+            for i in range(n):
+                frame = av.VideoFrame(width, height, "rgb24")
+                frame.to_ndarray()[...] = out[i]  # to_ndarray is a view of the frame's plane
+                stylized.append(frame)
             times.frames += n
             times.busy_s += time.perf_counter() - t0
-            for rgb, item in zip(stylized, pending):
-                st.put(out_q, DecodedFrame(rgb, item.pts))
+            for frame, item in zip(stylized, pending):
+                st.put(out_q, StylizedFrame(frame, item.pts))
             pending.clear()
 
         with st.stage(lambda exc: ArtifyError(f"{report.source}: stylizing failed ({exc})"), out_q):
@@ -299,7 +325,7 @@ class VideoPipeline:
                     continue
                 mux_kept(None)
                 t0 = time.perf_counter()
-                frame = av.VideoFrame.from_ndarray(payload.rgb, format="rgb24")
+                frame = payload.frame
                 frame.pts = payload.pts if payload.pts is not None else next_pts
                 frame.time_base = time_base
                 next_pts = frame.pts + 1

@@ -9,6 +9,7 @@ that was asked for and cannot be used is an error, never a quiet fallback.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import statistics
@@ -49,6 +50,7 @@ class MachineFacts:
         return None
 
     @classmethod
+    @functools.cache  # the machine does not change while the process runs: probe it once
     def gather(cls) -> MachineFacts:
         from engines.tensorrt_engine import import_torch_tensorrt
 

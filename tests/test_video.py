@@ -7,6 +7,7 @@ import av
 import numpy as np
 import pytest
 
+from artify_stream.engine_api import FunctionEngine
 from artify_stream.errors import ConfigError, InputError, OutputError
 from artify_stream.geometry import output_size
 from artify_stream.video import VideoOptions, VideoPipeline
@@ -206,10 +207,11 @@ class ReusingEngine:
         return self.buffer
 
 
-def test_frames_survive_an_engine_that_reuses_its_output_buffer(tmp_path):
+@pytest.mark.parametrize("batch", [1, 3])
+def test_frames_survive_an_engine_that_reuses_its_output_buffer(tmp_path, batch):
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     write_clip(src, frames=12, size=(48, 64))
-    VideoPipeline(ReusingEngine(), VideoOptions(batch=3)).run(src, dst)
+    VideoPipeline(ReusingEngine(), VideoOptions(batch=batch)).run(src, dst)
     with av.open(str(src)) as a, av.open(str(dst)) as b:
         source = [f.to_ndarray(format="rgb24").astype(int) for f in a.decode(video=0)]
         output = [f.to_ndarray(format="rgb24").astype(int) for f in b.decode(video=0)]
@@ -218,6 +220,36 @@ def test_frames_survive_an_engine_that_reuses_its_output_buffer(tmp_path):
     assert all(np.abs(o - s).mean() < 12 for o, s in zip(output, source))
     # ...which this clip would show: the first and last frame of a batch differ far more than that
     assert np.abs(source[0] - source[2]).mean() > 20
+
+
+class CopySpyEngine(FunctionEngine):
+    """Records, for each call, where the frames it was given live."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda frames: frames, "copy-spy")
+        self.buffers: list[np.ndarray] = []
+        self.calls: list[dict] = []
+
+    def input_buffer(self, shape):
+        self.buffers.append(super().input_buffer(shape))
+        return self.buffers[-1]
+
+    def __call__(self, frames):
+        self.calls.append({"n": len(frames), "in_buffer": any(np.shares_memory(frames, b) for b in self.buffers),
+                           "a_view": not frames.flags.owndata})
+        return frames
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_a_frame_is_copied_into_the_engine_only_to_stack_a_batch(tmp_path, batch):
+    """The frame path's copy count (video.py's docstring): at batch 1 the decoded picture itself
+    (a view of the decoder's frame) reaches the engine; a batch is stacked in the engine's buffer."""
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=4, size=(48, 64))
+    spy = CopySpyEngine()
+    VideoPipeline(spy, VideoOptions(batch=batch)).run(src, tmp_path / "out.mp4")
+    assert [c["n"] for c in spy.calls] == [batch] * (4 // batch)
+    assert all(c["in_buffer"] == (batch > 1) and c["a_view"] for c in spy.calls)
 
 
 def test_mjpeg_gets_the_full_range_pixels_it_needs(engine, tmp_path):

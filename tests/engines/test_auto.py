@@ -106,3 +106,9 @@ def test_emulated_bf16_on_a_cpu_says_so(caplog):
         choice = explicit_choice("torch", "bf16", "cpu", no_bf16)
     assert choice.spec.precision == "bf16" and "emulated" in choice.reason
     assert "no native bf16" in caplog.text
+
+
+def test_the_machine_is_probed_once_per_process():
+    from engines.auto import MachineFacts
+
+    assert MachineFacts.gather() is MachineFacts.gather()
