@@ -130,8 +130,6 @@ def train(
     options = dict(epochs=epochs, init_epochs=init_epochs, batch_size=batch_size, crop_size=crop_size, lr=lr,
                    content_weight=content_weight, residual_blocks=residual_blocks, first_kernel=first_kernel,
                    base_width=base_width, precision=precision, seed=seed, workers=workers)
-    if lr is not None and not any(t.strip().startswith("init_lr") for t in setting or []):
-        options["init_lr"] = lr  # --lr sets both phases unless --set init_lr= says otherwise
 
     def build_run(config, progress, command_line):
         from trainer.gan_step import Training

@@ -15,11 +15,12 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class HostSpec:
-    """What `spec` says of an engine that runs on the host without a backend of the table."""
+class EngineSpec:
+    """What an engine is: backend, precision and device (all resolved; no 'auto' here). The
+    `engines` backends are rows of `engines.formats.FORMATS`; a host function is its own backend."""
 
-    backend: str
-    precision: str = "uint8"
+    backend: str = "torch"
+    precision: str = "fp32"
     device: str = "cpu"
 
     def label(self) -> str:
@@ -31,7 +32,7 @@ class FunctionEngine:
 
     def __init__(self, function: Callable, name: str = "function", reason: str = "asked for") -> None:
         self.function = function
-        self.spec = HostSpec(name)
+        self.spec = EngineSpec(name, precision="uint8")
         self.reason = reason
 
     def input_buffer(self, shape: tuple[int, int, int, int]) -> np.ndarray:

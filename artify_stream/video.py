@@ -219,11 +219,11 @@ class VideoPipeline:
             sw, sh = (height, width) if rotation % 180 else (width, height)
             copied_indices = {stream.index for stream in copied}
             clock = MonotonicClock()
+            report.retimed_at = clock.jumps  # the clock's own list: the report sees each jump as it is mended
             for packet in container.demux(video, *copied):
                 if st.stop.is_set():
                     break
                 clock.adjust(packet)
-                report.retimed_at = clock.jumps
                 if packet.stream.index in copied_indices:
                     if packet.dts is not None:  # flush packets carry no data
                         st.put(out_q, CopiedPacket(packet))

@@ -10,21 +10,10 @@ import importlib
 from dataclasses import dataclass
 from enum import Enum
 
+from artify_stream.engine_api import EngineSpec  # noqa: F401 - the engines' spec, re-exported here
 from artify_stream.errors import EngineError
 
 PRECISIONS = ("fp32", "fp16", "bf16")
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """What to build: backend, precision and device (all resolved; no 'auto' here)."""
-
-    backend: str = "torch"
-    precision: str = "fp32"
-    device: str = "cpu"
-
-    def label(self) -> str:
-        return f"{self.backend} {self.precision} on {self.device}"
 
 
 def check_frames(dtype: str, shape: tuple[int, ...]) -> None:

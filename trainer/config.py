@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import ClassVar
 
 from artify_stream.errors import ConfigError
 from artify_stream.generator_config import GeneratorConfig
@@ -35,6 +36,8 @@ class RunConfigFile:
     the generator's own fields go to the generator."""
 
     KIND = "training"
+    #: A field that takes another's value from the command line unless it is given itself.
+    FOLLOWS: ClassVar[dict[str, str]] = {}
 
     def _common_checks(self) -> list[tuple[bool, str]]:
         """The checks of the fields every run config has (each subclass adds its own)."""
@@ -123,6 +126,10 @@ class RunConfigFile:
         both = {k for k, v in options.items() if v is not None} & set(extra)
         if both:
             raise ConfigError(f"{', '.join(sorted(both))} given twice (as an option and with --set)")
+        options = dict(options)
+        for follower, leader in self.FOLLOWS.items():
+            if options.get(leader) is not None and options.get(follower) is None and follower not in extra:
+                options[follower] = options[leader]
         return self.with_overrides(**options, **extra)
 
     def save(self, path: Path) -> None:
@@ -141,6 +148,8 @@ class RunConfigFile:
 @dataclass(frozen=True)
 class TrainConfig(RunConfigFile):
     """Everything that decides a training run. Defaults are the paper's losses (the `paper` preset)."""
+
+    FOLLOWS = {"init_lr": "lr"}  # --lr sets both phases unless init_lr is given too
 
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     epochs: int = 100

@@ -12,7 +12,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from artify_stream.engine_api import HostSpec
+from artify_stream.engine_api import EngineSpec
 
 
 def opencv_stylization(rgb: np.ndarray) -> np.ndarray:
@@ -38,7 +38,7 @@ class FrameFilter:
     def __init__(self, name: str, filter_one: Callable[[np.ndarray], np.ndarray]) -> None:
         self.name = name
         self.filter_one = filter_one
-        self.spec = HostSpec(name)
+        self.spec = EngineSpec(name, precision="uint8")
         self.reason = "a classic OpenCV filter, for comparison"
 
     def input_buffer(self, shape: tuple[int, int, int, int]) -> np.ndarray:

@@ -88,10 +88,15 @@ def test_what_auto_times_and_what_runs_without_torch_are_read_from_the_rows(monk
     assert ranked[0].backend == "compile" and "runs without torch" in why  # the row's flag, not the name
 
 
-def test_rows_are_named_fields_and_each_engine_reads_its_artifact_from_its_row():
-    from engines import onnx_session, tensorrt_engine
+def test_rows_are_named_fields_and_a_built_engine_caches_the_artifact_its_row_names(tiny_model, tmp_path):
+    from pathlib import Path
 
-    assert onnx_session.ARTIFACT == FORMATS["onnx"].artifact
-    assert tensorrt_engine.ARTIFACT == FORMATS["tensorrt"].artifact
+    from artify_stream.model_file import load_model_file
+    from engines import EngineCache, build_engine
+
+    cache = EngineCache(tmp_path / "cache")
+    build_engine(load_model_file(tiny_model), EngineSpec("onnx", "fp32", "cpu"), cache)
+    (entry,) = cache.entries()
+    assert (Path(entry["path"]) / FORMATS["onnx"].artifact).is_file()
     assert [f.name for f in FORMATS.values() if f.needs_shape_range] == ["tensorrt"]
     assert [f.name for f in FORMATS.values() if f.builds_on_first_call] == ["compile"]

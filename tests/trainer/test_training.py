@@ -124,6 +124,16 @@ def test_presets_follow_table_one():
         FAST.with_overrides(init_epochs=5)
 
 
+def test_lr_sets_both_phases_unless_init_lr_is_given_too():
+    from trainer.config import PRESETS
+
+    preset = PRESETS["recommended"]
+    assert preset.resolved({"lr": 0.01}).init_lr == 0.01
+    both = preset.resolved({"lr": 0.01}, ["init_lr=0.5"])
+    assert (both.lr, both.init_lr) == (0.01, 0.5)
+    assert preset.resolved({}).init_lr == preset.init_lr
+
+
 def test_fine_tuning_a_model_of_another_architecture_says_how_to_start_from_scratch(data, tmp_path):
     config = FAST.with_overrides(init_from="artify-toon")
     with pytest.raises(ConfigError, match="init_from="):
