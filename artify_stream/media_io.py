@@ -205,11 +205,32 @@ _NOT_COPIED_TAGS = frozenset({"rotate", "encoder", "duration", "number_of_frames
                             "_statistics_writing_app", "_statistics_writing_date_utc", "handler_name", "vendor_id"})
 
 
+#: The handler names muxers write by themselves (FFmpeg, Apple, GPAC): not a title someone gave the track.
+_DEFAULT_HANDLERS = ("soundhandler", "videohandler", "subtitlehandler", "texthandler", "core media", "gpac", "iso media")
+
+
+def stream_title(stream) -> str | None:
+    """A stream's title as its container holds it: Matroska's `title`, MP4's udta `name`, or an
+    MP4 handler name someone wrote (not a muxer's default)."""
+    metadata = stream.metadata
+    handler = metadata.get("handler_name", "")
+    if handler.lower().startswith(_DEFAULT_HANDLERS):
+        handler = ""
+    return metadata.get("title") or metadata.get("name") or handler or None
+
+
 def copy_stream_properties(source, target) -> None:
-    """What a player shows of a stream beyond its data: language, title, default/commentary/forced."""
+    """What a player shows of a stream beyond its data: language, title, default/commentary/forced.
+    Into MP4/MOV the title also goes in as the handler name: a fragmented MP4 keeps no udta title,
+    and it is the name players list the track by."""
     for key, value in source.metadata.items():
-        if key.lower() not in _NOT_COPIED_TAGS and not key.lower().startswith("_statistics"):
+        if key.lower() not in _NOT_COPIED_TAGS and key.lower() != "name" and not key.lower().startswith("_statistics"):
             target.metadata[key] = value
+    title = stream_title(source)
+    if title:
+        target.metadata["title"] = title
+        if {"mp4", "mov"} & set(target.container.format.name.split(",")):
+            target.metadata["handler_name"] = title
     target.disposition = source.disposition
 
 

@@ -139,16 +139,15 @@ def main() -> None:
              lambda code, msg, d: SECRET not in msg)
 
     # ---- two writers at once ---------------------------------------------------------------
-    def two_at_once(command: Callable[[Path], list], outputs: dict[str, int]) -> tuple[Callable, Callable]:
-        """Setup starts a first job and gives it a head start; the case's command is the second.
-        Right: each job finished or said another job was writing, and every output is complete."""
+    def two_at_once(inputs: Callable[[Path], None], command: Callable[[Path], list],
+                    outputs: dict[str, int]) -> tuple[Callable, Callable, Callable]:
+        """A case's setup, command and rule: setup writes `inputs` and starts a first job with a
+        head start; the case's command is the second. Right: each job finished or said another job
+        was writing, and every output is complete."""
         first: list[subprocess.Popen] = []
 
         def setup(d: Path) -> None:
-            write_clip(d / "in.mp4", frames=1500, size=(96, 128), fps=30, audio=True)  # still being written at 4 s
-            (d / "src").mkdir()
-            for name in "abc":
-                write_clip(d / "src" / f"{name}.mp4", frames=150, size=(96, 128), fps=30, audio=True)
+            inputs(d)
             first.append(start_job(*map(str, command(d))))
             time.sleep(4)  # torch imported and writing when the second starts
 
@@ -158,14 +157,21 @@ def main() -> None:
             said = lambda c, t: c == 0 or (c == 1 and "another artify job is writing it" in t)  # noqa: E731
             return (said(code, text) and said(first_code, first_text) and 0 in (code, first_code)
                     and all(frames_in(d / name) == n for name, n in outputs.items()))
-        return setup, rule
+        return setup, command, rule
 
-    one_output = lambda d: ["stylize", d / "in.mp4", d / "out.mp4", *engine]  # noqa: E731
-    case("concurrent", "a second job on an output being written", *_swap(two_at_once(one_output, {"out.mp4": 1500}),
-                                                                      one_output))
-    folder_job = lambda d: ["stylize", d / "src", d / "out", *engine]  # noqa: E731
+    def long_clip(d: Path) -> None:
+        write_clip(d / "in.mp4", frames=1500, size=(96, 128), fps=30, audio=True)  # still being written at 4 s
+
+    def three_clips(d: Path) -> None:
+        (d / "src").mkdir()
+        for name in "abc":
+            write_clip(d / "src" / f"{name}.mp4", frames=150, size=(96, 128), fps=30, audio=True)
+
+    case("concurrent", "a second job on an output being written",
+         *two_at_once(long_clip, lambda d: ["stylize", d / "in.mp4", d / "out.mp4", *engine], {"out.mp4": 1500}))
     case("concurrent", "two folder jobs into one folder",
-         *_swap(two_at_once(folder_job, {f"out/{n}.mp4": 150 for n in "abc"}), folder_job))
+         *two_at_once(three_clips, lambda d: ["stylize", d / "src", d / "out", *engine],
+                      {f"out/{n}.mp4": 150 for n in "abc"}))
 
     # ---- damaged streams -------------------------------------------------------------------
     for where, packets in (("start", range(1, 4)), ("middle", range(100, 103)), ("end", range(195, 198)),
@@ -217,15 +223,16 @@ def main() -> None:
         write_clip(d / "in.mkv", frames=10, audio=True, audio_tags={"language": "fra", "title": "Commentaire"},
                    audio_disposition=av.stream.Disposition.comment | av.stream.Disposition.default)
 
-    def audio_kept(path: Path, title: bool) -> bool:
+    def audio_kept(path: Path) -> bool:
+        from artify_stream.media_io import stream_title
+
         with av.open(str(path)) as c:
             a = c.streams.audio[0]
-            return (a.metadata.get("language") == "fra"
-                    and (bool(a.disposition & av.stream.Disposition.comment) or path.suffix == ".mov")  # MOV has no role
-                    and (not title or a.metadata.get("title") == "Commentaire"))
+            return (a.metadata.get("language") == "fra" and stream_title(a) == "Commentaire"
+                    and (bool(a.disposition & av.stream.Disposition.comment) or path.suffix == ".mov"))  # MOV has no role
     for suffix in (".mkv", ".mp4", ".mov"):
         case("metadata", f"audio language, title, commentary -> {suffix}", tagged, stylize("in.mkv", f"out{suffix}"),
-             lambda code, msg, d, suffix=suffix: code == 0 and audio_kept(d / f"out{suffix}", suffix == ".mkv"))
+             lambda code, msg, d, suffix=suffix: code == 0 and audio_kept(d / f"out{suffix}"))
 
     # ---- colour profiles -------------------------------------------------------------------
     for suffix in (".jpg", ".png", ".tif", ".webp"):
@@ -367,11 +374,6 @@ def main() -> None:
          lambda code, msg, d: code == 0 and probe(d / "r.mp4")["size"] == (64, 48))
 
     print_table(rows, args.markdown)
-
-
-def _swap(setup_and_rule: tuple[Callable, Callable], command: Callable) -> tuple[Callable, Callable, Callable]:
-    setup, rule = setup_and_rule
-    return setup, command, rule
 
 
 def _audio_only(d: Path) -> None:

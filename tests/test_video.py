@@ -133,8 +133,14 @@ def test_copied_audio_keeps_its_language_title_and_role(engine, tmp_path, suffix
         audio = out.streams.audio[0]
         assert audio.metadata.get("language") == "fra"
         assert audio.disposition & av.stream.Disposition.comment
-        if suffix == ".mkv":  # MP4 has no per-track title that FFmpeg writes
+        if suffix == ".mkv":
             assert audio.metadata.get("title") == "Commentaire"
+        else:  # MP4: the udta name and the handler name players list the track by
+            assert audio.metadata.get("name") == audio.metadata.get("handler_name") == "Commentaire"
+    back = tmp_path / "back.mkv"  # and a title read from an MP4 goes on as a title
+    VideoPipeline(engine).run(dst, back)
+    with av.open(str(back)) as out:
+        assert out.streams.audio[0].metadata.get("title") == "Commentaire"
 
 
 def test_error_in_the_engine_stops_every_thread(tmp_path):
