@@ -24,6 +24,9 @@ from artify_stream.errors import ConfigError, InputError, OutputError
 log = logging.getLogger(__name__)
 
 FRAGMENTED_SUFFIXES = frozenset({".mp4", ".mov", ".m4v"})
+#: Containers with no timestamp per frame: frames sit in slots of a constant rate (a gap is an empty
+#: slot, the last picture held), so the encoder counts in 1/rate, not in the source's time base.
+FRAME_COUNTED_SUFFIXES = frozenset({".avi"})
 _FORMAT_FOR_SUFFIX = {".m4v": "mp4", ".ts": "mpegts"}
 # delay_moov: the header waits for the first fragment, so it carries the edit list that keeps
 # B-frame streams' presentation times exact (an empty moov cannot; FFmpeg then shifts them).

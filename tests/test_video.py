@@ -143,6 +143,27 @@ def test_copied_audio_keeps_its_language_title_and_role(engine, tmp_path, suffix
         assert out.streams.audio[0].metadata.get("title") == "Commentaire"
 
 
+def _video_lead_s(path) -> float:
+    """How much later than its audio a file's first picture starts (AVI's audio has no pts: at 0)."""
+    with av.open(str(path)) as c:
+        audio = [float(p.pts * p.time_base) for p in c.demux(audio=0) if p.pts is not None]
+    with av.open(str(path)) as c:
+        video = min(float(f.pts * f.time_base) for f in c.decode(video=0))
+    return video - (min(audio) if audio else 0.0)
+
+
+def test_an_avi_plays_at_the_clips_frame_rate_in_sync_with_its_audio(engine, tmp_path):
+    """AVI counts frames at a constant rate: the encoder counts in 1/rate (the source's 1/1000 became
+    600 fps of mostly empty slots), and the picture stays within a frame of its sound."""
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.avi"
+    write_clip(src, frames=30, fps=25, audio=True)
+    VideoPipeline(engine).run(src, dst)
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].average_rate == 25
+        assert sum(1 for _ in c.decode(video=0)) == 30
+    assert abs(_video_lead_s(dst) - _video_lead_s(src)) <= 1 / 25
+
+
 def test_error_in_the_engine_stops_every_thread(tmp_path):
     src = tmp_path / "in.mp4"
     write_clip(src, frames=40, audio=True)
