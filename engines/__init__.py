@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from engines.cache import EngineCache
     from engines.shapes import ShapeRange
 
-__all__ = ["BACKENDS", "FORMATS", "PRECISIONS", "Engine", "EngineCache", "EngineSpec", "ShapeRange", "build_engine",
+__all__ = ["BACKENDS", "FORMATS", "PRECISIONS", "Engine", "EngineCache", "EngineSpec", "ShapeRange", "build_engine", "built_engine",
            "create_engine", "engine_line"]
 # Loaded on first use, so reading the table (engines.formats) stays free of torch.
 _LAZY = {"BACKENDS": "engines.formats", "FORMATS": "engines.formats", "PRECISIONS": "engines.formats",
@@ -60,24 +60,30 @@ def create_engine(
     `backend="auto"` tries the fastest option this machine has and falls back, with a warning,
     only when a build fails; a named backend is built as asked or raises EngineError.
     """
-    from artify_stream.errors import EngineError
-    from artify_stream.model_file import ModelFile, file_sha256
+    from artify_stream.model_file import ModelFile, file_sha256, load_model_file
     from artify_stream.registry import resolve_model_path
     from engines.cache import EngineCache
-    from engines.light import light_engine
+    from engines.first_run import prepare_in_child, worth_a_child
+    from engines.light import light_engine, wants_light_engine
 
     cache = EngineCache(cache_dir)
     if isinstance(model, ModelFile):
-        model_file = model
-    else:
-        path = resolve_model_path(model)
-        light = light_engine(path, file_sha256(path), backend, precision, device, cache)
-        if light is not None:  # a cached ONNX graph on the CPU: no torch in this process
-            return light
-        from artify_stream.model_file import load_model_file
+        return built_engine(model, backend, precision, device, cache, shapes)
+    path = resolve_model_path(model)
+    sha256 = file_sha256(path)
+    light = light_engine(path, sha256, backend, precision, device, cache)
+    if light is None and shapes is None and wants_light_engine(backend, precision, device) and worth_a_child() \
+            and prepare_in_child(path, backend, precision, cache.root):
+        light = light_engine(path, sha256, backend, precision, device, cache)
+    if light is not None:  # a cached ONNX graph on the CPU: no torch in this process
+        return light
+    return built_engine(load_model_file(path), backend, precision, device, cache, shapes)
 
-        model_file = load_model_file(path)
 
+def built_engine(model_file: ModelFile, backend: str, precision: str, device: str, cache: EngineCache,
+                 shapes: ShapeRange | None = None) -> Engine:
+    """`create_engine`'s full path (torch): choose (probing the CPU engines once), build, fall back."""
+    from artify_stream.errors import EngineError
     from engines.auto import MachineFacts, choose
 
     build = lambda spec: build_engine(model_file, spec, cache, shapes)  # noqa: E731

@@ -34,14 +34,22 @@ def cpu_probe_key(model_sha256: str, precision: str) -> CacheKey:
                     library_versions("onnxruntime"))
 
 
+def wants_light_engine(backend: str, precision: str, device: str) -> bool:
+    """A request the torch-free engine can serve once its graph (and for auto, the probe) is cached."""
+    if device not in ("auto", "cpu") or (device == "auto" and nvidia_gpu_present()):
+        return False
+    torch_free = backend == "auto" or (backend in FORMATS and FORMATS[backend].torch_free)
+    return torch_free and precision in ("auto", "fp32")
+
+
 def light_engine(model_path: Path, model_sha256: str, backend: str, precision: str, device: str,
                  cache: EngineCache) -> HostOnnxEngine | None:
     """The torch-free engine for this request, or None when the full path must decide or build."""
-    if device not in ("auto", "cpu") or (device == "auto" and nvidia_gpu_present()):
+    if not wants_light_engine(backend, precision, device):
         return None
-    if backend in FORMATS and FORMATS[backend].torch_free and precision in ("auto", "fp32"):
+    if backend != "auto":
         reason = "asked for"
-    elif backend == "auto" and precision in ("auto", "fp32"):
+    else:
         timings = cache.read_json(cpu_probe_key(model_sha256, precision), "timings.json")
         if not timings:
             return None
@@ -50,8 +58,6 @@ def light_engine(model_path: Path, model_sha256: str, backend: str, precision: s
         if not ranked or not FORMATS[ranked[0].backend].torch_free:
             return None
         reason = f"{why}, at {PROBE_SIZE[0]}x{PROBE_SIZE[1]}"
-    else:
-        return None
     key = onnx_cache_key(model_sha256, "fp32", device_name("cpu"))
     path = cache.lookup(key, FORMATS["onnx"].artifact)
     if path is None:

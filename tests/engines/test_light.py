@@ -80,3 +80,33 @@ def test_auto_opens_the_cached_graph_only_when_its_probe_picked_onnx(tiny_model,
     assert light_engine(tiny_model, sha, "auto", "bf16", "cpu", cache) is None  # ONNX runs fp32 on the CPU
     assert light_engine(tiny_model, sha, "torch", "auto", "cpu", cache) is None
     assert json.loads((engine.cache_path / "entry.json").read_text())["key"]["backend"] == "onnx"
+
+
+@pytest.mark.parametrize("backend", ["onnx", "auto"])
+def test_a_first_run_without_torch_prepares_in_a_child_and_never_imports_torch(tiny_model, tmp_path, backend):
+    """engines.first_run: the probe and the export happen in a child process; the run itself opens
+    the cached graph (for auto: when the probe picked ONNX Runtime; else it takes the full path)."""
+    from artify_stream.model_file import file_sha256
+
+    cache_dir = tmp_path / "cache"
+    script = textwrap.dedent(f"""
+        import logging, sys
+        logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+        from engines import create_engine
+        engine = create_engine({str(tiny_model)!r}, {backend!r}, "auto", "cpu", cache_dir={str(cache_dir)!r})
+        print(type(engine).__name__, "torch" in sys.modules)
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr
+    assert "in a child process" in run.stdout
+    kind, imported = run.stdout.split()[-2:]
+    cache = EngineCache(cache_dir)
+    assert any(e["key"]["backend"] == "onnx" for e in cache.entries())  # the child exported the graph
+    if backend == "auto":
+        probe = cache.read_json(cpu_probe_key(file_sha256(tiny_model), "auto"), "timings.json")
+        assert probe and "onnx fp32 on cpu" in probe  # ...and timed the CPU engines
+        ranked, _ = rank_cpu_engines(probe, [EngineSpec(*k.split(" on ")[0].split(" "), "cpu") for k in probe])
+        if ranked[0].backend != "onnx":  # torch won here: the run builds it, so imports torch
+            assert (kind, imported) != ("HostOnnxEngine", "False")
+            return
+    assert (kind, imported) == ("HostOnnxEngine", "False")
