@@ -17,7 +17,9 @@ RETIRED = {"artify-small": "artify-draw (retrained twice: it draws cartoons; art
 #: Bundled models kept though no longer the choice: why (`artify info` and the README say it too).
 SUPERSEDED = {
     "artify-toon": "soft (a smoothing, not a drawing); superseded by artify-draw, which is trained from it",
-    "artify-toon-lite": "soft; superseded by artify-draw-lite, which is distilled starting from it",
+    "artify-toon-lite": "soft; superseded by artify-draw-lite-v1, which is distilled starting from it",
+    "artify-draw-lite-v1": "the first drawing student (P(cartoon) 0.893, 26 fps on the AMD CPU); superseded by "
+                           "artify-draw-lite (strided ends: faster, P(cartoon) 0.902), distilled starting from it",
 }
 
 

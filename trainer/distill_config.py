@@ -52,15 +52,15 @@ class DistillConfig(RunConfigFile):
 DISTILL_PRESETS: dict[str, DistillConfig] = {
     "lite": DistillConfig(),
     "lite-wide": DistillConfig(generator=replace(LITE, base_width=24, residual_blocks=4)),
-    # artify-draw-lite: the previous student (same architecture) re-taught by the drawing teacher
+    # artify-draw-lite-v1: the previous student (same architecture) re-taught by the drawing teacher
     "draw-lite": DistillConfig(epochs=16, init_from="artify-toon-lite"),
     # no full-resolution conv (stride-2 first conv, transposed last): the 30 fps student at 640x360
     "draw-fast": DistillConfig(generator=replace(LITE, strided_ends=True), epochs=20,
-                               init_from="artify-draw-lite", init_matching=True),
+                               init_from="artify-draw-lite-v1", init_matching=True),
     # draw-fast (0.883 at its best epoch) with two more residual blocks at 1/4 resolution (cheap there)
-    # and a cosine schedule over a longer run
+    # and a cosine schedule over a longer run: artify-draw-lite is its epoch 10 (see its model card)
     "draw-fast-long": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5), epochs=36,
-                                    schedule="cosine", init_from="artify-draw-lite", init_matching=True),
+                                    schedule="cosine", init_from="artify-draw-lite-v1", init_matching=True),
 }
 
 
