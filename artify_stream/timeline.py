@@ -44,3 +44,56 @@ def _duration(packet) -> Fraction:
         return packet.duration * packet.time_base
     rate = getattr(packet.stream, "average_rate", None) or getattr(packet.stream, "guessed_rate", None)
     return 1 / Fraction(rate) if rate else packet.time_base
+
+
+@dataclass
+class Retiming:
+    """A whole file's re-timing, worked out once by demuxing its streams (no decoding), so that
+    readers of one stream at a time (the cluster's segment cutter, its audio joiner) shift each
+    packet exactly as one reader of all of them (`MonotonicClock`, the one-process pipeline) does.
+
+    `shifts[stream index]` lists (n, shift): from that stream's n-th packet with a decode time on,
+    its timestamps move by `shift` ticks of its time base."""
+
+    shifts: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    jumps: list[float] = field(default_factory=list)
+
+    @classmethod
+    def scan(cls, container, streams: list) -> Retiming:
+        """Demux `streams` of an open container in file order (the same streams the pipeline copies)."""
+        clock, shifts, counts = MonotonicClock(), {}, {}
+        for packet in container.demux(*streams):
+            if packet.dts is None:
+                continue
+            index = packet.stream.index
+            number = counts.get(index, 0)
+            counts[index] = number + 1
+            before = packet.dts
+            clock.adjust(packet)
+            runs = shifts.setdefault(index, [])
+            if packet.dts - before != (runs[-1][1] if runs else 0):
+                runs.append((number, packet.dts - before))
+        return cls({i: runs for i, runs in shifts.items() if runs}, clock.jumps)
+
+    def shifter(self, stream_index: int) -> StreamShifter:
+        return StreamShifter(list(self.shifts.get(stream_index, [])))
+
+
+@dataclass
+class StreamShifter:
+    """Applies one stream's shifts to its packets, read in file order."""
+
+    runs: list[tuple[int, int]]
+    _count: int = 0
+    _shift: int = 0
+
+    def adjust(self, packet) -> None:
+        if packet.dts is None:
+            return
+        while self.runs and self.runs[0][0] <= self._count:
+            self._shift = self.runs.pop(0)[1]
+        self._count += 1
+        if self._shift:
+            packet.dts += self._shift
+            if packet.pts is not None:
+                packet.pts += self._shift

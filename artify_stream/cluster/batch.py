@@ -37,6 +37,7 @@ from artify_stream.media_io import display_rotation, expected_frames, frame_rate
 from artify_stream.outputs import check_output, partial_path, same_file
 from artify_stream.partial_video import keepable_gops
 from artify_stream.registry import resolve_model_path
+from artify_stream.timeline import Retiming
 from artify_stream.video import VideoOptions, VideoReport, is_video_path
 
 _WAIT_S = 2.0  # how often the driver looks up from waiting (Ctrl-C, a worker that does not come back)
@@ -100,6 +101,12 @@ class _Clip:
     cut_done: bool = False
     over: bool = False  # finished or failed
 
+    def take(self, segment: Segment, encoded: EncodedSegment) -> None:
+        """A worker's segment into the joined file (in order); raises ArtifyError for one that lost frames."""
+        check_frames(self.source, segment, encoded)
+        self.report.damaged_at.extend(encoded.damaged_at)  # skipped, as one process does; said in the summary
+        self.joiner.write(encoded)
+
 
 @dataclass
 class _Task:
@@ -152,17 +159,20 @@ class RayBatch:
             raise OutputError(f"{output}: its work-in-progress file is the input; choose another output")
         with open_input(source) as container:
             spec, expected = self._clip_spec(container, source)
+            # The streams the one-process pipeline demuxes together: the same re-timing, exactly.
+            copied = [container.streams.video[0], *container.streams.audio, *container.streams.subtitles]
+            retiming = Retiming.scan(container, copied)
         lock = OutputLock(output).acquire()  # the joiner releases it when it closes or abandons the file
         try:
             check_output(output, self.options.overwrite, inputs=[source], min_free=0)  # finished meanwhile?
             keep = keepable_gops(output, spec.size, spec.encoder.codec)
             skip_before = round(keep.restart_pts * keep.time_base / spec.time_base) if keep else None
-            report = VideoReport(source, output, expected_frames=expected)
+            report = VideoReport(source, output, expected_frames=expected, retimed_at=retiming.jumps)
         except BaseException:
             lock.release()
             raise
-        joiner = SegmentJoiner(source, output, spec, keep, report, self.options.keep_partial, lock)
-        plan = SegmentPlan(source, self.cluster.segment_seconds, skip_before)
+        joiner = SegmentJoiner(source, output, spec, keep, report, self.options.keep_partial, lock, retiming)
+        plan = SegmentPlan(source, self.cluster.segment_seconds, skip_before, retiming)
         return _Clip(source, output, spec, plan, joiner, report, time.perf_counter())
 
     @staticmethod
@@ -409,8 +419,7 @@ class _Run:
             return
         assert isinstance(outcome, EncodedSegment)
         try:
-            check_frames(clip.source, task.segment, outcome)
-            clip.joiner.write(outcome)
+            clip.take(task.segment, outcome)
         except ArtifyError as exc:
             self._fail(clip, str(exc))
             return

@@ -19,6 +19,7 @@ from artify_stream.errors import OutputError
 from artify_stream.output_lock import OutputLock
 from artify_stream.media_io import CompleteGops, CopiedStreams, add_video_encoder, open_input, open_output
 from artify_stream.partial_video import settle, working_path
+from artify_stream.timeline import Retiming
 from artify_stream.video import VideoReport
 
 
@@ -26,7 +27,8 @@ class SegmentJoiner:
     """Use: `write(segment)` as they come (any order), then `close(interrupted)`; `abandon()` on an error."""
 
     def __init__(self, source: Path, output: Path, spec: ClipSpec, keep: CompleteGops | None,
-                 report: VideoReport, keep_partial: bool = True, lock: OutputLock | None = None) -> None:
+                 report: VideoReport, keep_partial: bool = True, lock: OutputLock | None = None,
+                 retiming: Retiming | None = None) -> None:
         self.output, self.spec, self.report = Path(output), spec, report
         self.lock = lock  # held since before `keep` was read; released once the file is settled
         self.keep_partial = keep_partial  # on an interruption, keep the frames so far for the next run
@@ -43,7 +45,7 @@ class SegmentJoiner:
             self._video.codec_context.open()
             self._copied = CopiedStreams(self._copied_source, self._out, output)
             streams = [self._copied_source.streams[i] for i in self._copied]
-            self._copied_packets = (p for p in self._copied_source.demux(*streams) if p.dts is not None) if streams else iter(())
+            self._copied_packets = self._read_copied(streams, retiming) if streams else iter(())
             self._next_copied = next(self._copied_packets, None)
             if keep is not None:
                 for packet in keep.packets_to_keep():
@@ -53,6 +55,16 @@ class SegmentJoiner:
         except BaseException:
             self.abandon()
             raise
+
+    def _read_copied(self, streams: list, retiming: Retiming | None):
+        """The copied streams' packets in file order, shifted as the video was (`Retiming`)."""
+        shifters = {s.index: retiming.shifter(s.index) for s in streams} if retiming else {}
+        for packet in self._copied_source.demux(*streams):
+            if packet.dts is None:
+                continue
+            if shifters:
+                shifters[packet.stream.index].adjust(packet)
+            yield packet
 
     @property
     def buffered(self) -> int:

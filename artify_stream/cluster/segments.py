@@ -20,6 +20,7 @@ import av
 
 from artify_stream.errors import InputError
 from artify_stream.media_io import EncoderSettings
+from artify_stream.timeline import Retiming, StreamShifter
 
 #: Long enough that a segment's fixed costs (a fresh decoder and encoder, one round trip) stay small
 #: beside its work, short enough that a 2-minute clip spreads over several workers.
@@ -80,6 +81,7 @@ class EncodedSegment:
     seconds: float = 0.0
     node: str = ""
     worker: str = ""
+    damaged_at: list[float] = field(default_factory=list)  # seconds of the packets that did not decode
 
 
 @dataclass
@@ -89,6 +91,7 @@ class SegmentPlan:
     source: Path
     seconds: float  # 0: the whole clip is one segment
     skip_before: int | None = None
+    retiming: Retiming | None = None  # where the source's clock jumps back: shifts its packets as one process does
     count: int = field(default=0, init=False)
     hidden: int = field(default=0, init=False)  # packets before an edit list's start, seen so far
 
@@ -96,17 +99,20 @@ class SegmentPlan:
         try:
             with av.open(str(self.source)) as container:
                 video = container.streams.video[0]
-                yield from self._cut(container.demux(video), video.time_base)
+                shifter = self.retiming.shifter(video.index) if self.retiming else None
+                yield from self._cut(container.demux(video), video.time_base, shifter)
         except av.error.FFmpegError as exc:
             raise InputError(f"{self.source}: corrupt video data ({exc})") from exc
 
-    def _cut(self, packets, time_base: Fraction) -> Iterator[Segment]:
+    def _cut(self, packets, time_base: Fraction, shifter: StreamShifter | None = None) -> Iterator[Segment]:
         limit = None if self.seconds <= 0 else self.seconds / time_base  # in pts units
         current: list[PacketData] = []
         start_pts = None
         for packet in packets:
             if packet.dts is None and packet.pts is None:
                 continue  # a flush packet
+            if shifter is not None:
+                shifter.adjust(packet)
             data = PacketData.of(packet)
             self.hidden += data.hidden
             if (data.keyframe and current and limit is not None and start_pts is not None and data.pts is not None
@@ -129,6 +135,7 @@ class SegmentPlan:
 
 
 def check_frames(source: Path, segment: Segment, encoded: EncodedSegment) -> None:
-    if encoded.frames != segment.frames:
+    """Every frame back, unless damaged packets took some (the report counts those)."""
+    if encoded.frames != segment.frames and not encoded.damaged_at:
         raise InputError(f"{source}: segment {segment.index + 1} decoded {encoded.frames} of its {segment.frames} "
                          "frames (an open-GOP or damaged stream?); --segment-seconds 0 sends the clip whole")

@@ -15,7 +15,6 @@ import numpy as np
 
 from artify_stream.cluster.segments import ClipSpec, EncodedSegment, PacketData, Segment
 from artify_stream.engine_api import as_engine
-from artify_stream.errors import InputError
 from artify_stream.media_io import configure_video_encoder
 from artify_stream.video import GPU_BATCH
 
@@ -36,9 +35,9 @@ def open_decoder(spec: ClipSpec):
     return decoder
 
 
-def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: str = "cpu",
-                    name: str = "<input>") -> EncodedSegment:
-    """Raises InputError (naming `name`) for packets that do not decode."""
+def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: str = "cpu") -> EncodedSegment:
+    """Packets that do not decode are skipped, as FFmpeg and the one-process pipeline do; the
+    segment says where (`damaged_at`), and the driver's report counts them."""
     start = time.perf_counter()
     decoder, encoder = open_decoder(spec), open_encoder(spec)
     width, height = spec.size
@@ -65,14 +64,15 @@ def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: 
 
     # PyAV cannot set a packet's discard flag, so the frames an edit list hides go by their pts.
     hidden = {p.pts for p in segment.packets if p.hidden}
-    damage: av.error.FFmpegError | None = None
+    damaged_at: list[float] = []
     for data in [*segment.packets, None]:
         try:
             decoded = decoder.decode(data.packet(spec.time_base) if data is not None else None)
-        except av.error.FFmpegError as exc:
-            # Keep feeding and drain to the end: a frame-threaded decoder freed right after an error
-            # deadlocks in avcodec_free_context (seen with FFmpeg 8 here, every time).
-            damage = damage or exc
+        except av.error.FFmpegError:
+            # Keep feeding and drain to the end (a frame-threaded decoder freed right after an error
+            # deadlocks in avcodec_free_context: FFmpeg 8 here, every time).
+            pts = data.pts if data is not None and data.pts is not None else segment.packets[-1].pts
+            damaged_at.append(float(pts * spec.time_base) if pts is not None else 0.0)
             continue
         for frame in decoded:
             if frame.pts in hidden:
@@ -86,8 +86,7 @@ def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: 
             pending.append(frame.pts)
             if len(pending) == batch:
                 flush()
-    if damage is not None:
-        raise InputError(f"{name}: corrupt video data in segment {segment.index + 1} ({damage})") from damage
     flush()
     out.extend(PacketData.of(p) for p in encoder.encode(None))
-    return EncodedSegment(segment.index, out, frames, encoder.extradata, time.perf_counter() - start)
+    return EncodedSegment(segment.index, out, frames, encoder.extradata, time.perf_counter() - start,
+                          damaged_at=damaged_at)

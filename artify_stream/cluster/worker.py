@@ -69,7 +69,7 @@ class StylizeWorker:
         from artify_stream.errors import ArtifyError
 
         try:
-            encoded = stylize_segment(self.engine, spec, segment, self.device, INPUT)
+            encoded = stylize_segment(self.engine, spec, segment, self.device)
         except ArtifyError as exc:
             return Failed(str(exc))
         encoded.node, encoded.worker = self.node, self.name

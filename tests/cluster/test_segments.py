@@ -16,7 +16,7 @@ from artify_stream.errors import InputError
 from artify_stream.outputs import partial_path
 from artify_stream.video import VideoOptions, VideoPipeline
 from engines import create_engine
-from tests.media import cut_with_edit_list, probe, write_clip
+from tests.media import cut_with_edit_list, damage_video_packets, probe, write_clip
 
 ENGINE = dict(backend="torch", precision="fp32")
 
@@ -36,10 +36,8 @@ def _join(batch: RayBatch, engine, src, dst, order=None, stop_after: int | None 
     clip = batch.open_clip(src, dst)
     segments = list(clip.plan)
     encoded = [stylize_segment(engine, clip.spec, s) for s in segments]
-    for segment, done in zip(segments, encoded):
-        check_frames(src, segment, done)
     for i in order or range(len(encoded)):
-        clip.joiner.write(encoded[i])
+        clip.take(segments[i], encoded[i])
         if stop_after is not None and clip.joiner.next_index >= stop_after:
             clip.joiner.close(interrupted=True)
             return clip, segments
@@ -108,18 +106,32 @@ def test_a_segment_that_lost_frames_is_a_clear_error(engine, tmp_path):
     assert not list(tmp_path.glob("out*"))
 
 
-def test_corrupt_packets_name_the_file(engine, tmp_path):
-    src = tmp_path / "in.mp4"
-    write_clip(src, frames=10, gop=5)
-    segment = next(iter(SegmentPlan(src, 0)))
-    segment.packets = [type(p)(b"\x00\x00\x01" + bytes(range(200)), p.pts, p.dts, p.keyframe) for p in segment.packets]
-    batch = RayBatch(None, ENGINE, VideoOptions(), ClusterOptions())
-    clip = batch.open_clip(src, tmp_path / "out.mp4")
-    clip.joiner.abandon()
-    try:
-        done = stylize_segment(engine, clip.spec, segment, name=str(src))
-    except InputError as exc:
-        assert str(src) in str(exc)
-    else:  # the decoder may drop what it cannot read instead of failing: then the frame count says it
-        with pytest.raises(InputError, match="segment 1 decoded"):
-            check_frames(src, segment, done)
+def test_a_damaged_stretch_is_skipped_and_reported_like_one_process_does(engine, tiny_model, tmp_path):
+    clean, src = tmp_path / "clean.mp4", tmp_path / "damaged.mp4"
+    write_clip(clean, frames=100, size=(48, 64), fps=25, audio=True, gop=25)
+    times = damage_video_packets(clean, src, range(50, 53))
+    whole = VideoPipeline(engine).run(src, tmp_path / "whole.mp4")
+    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
+    clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4")
+    report = clip.report
+    assert len(segments) > 2 and report.status == "incomplete" == whole.status  # exit 1, the rest kept
+    assert 0 < report.frames < 100 and len(probe(tmp_path / "joined.mp4")["video_pts"]) == report.frames
+    assert min(times) <= min(report.damaged_at) <= max(report.damaged_at) <= max(times) + 0.5
+    assert "damaged video packets at" in report.message()
+    assert probe(tmp_path / "joined.mp4")["audio_packets"] == probe(clean)["audio_packets"]
+
+
+def test_joined_recordings_are_re_timed_as_one_process_does(engine, tiny_model, tmp_path):
+    first, second, src = tmp_path / "a.ts", tmp_path / "b.ts", tmp_path / "joined.ts"
+    write_clip(first, frames=30, fps=10, audio=True, gop=10)
+    write_clip(second, frames=20, fps=10, audio=True, gop=10)
+    src.write_bytes(first.read_bytes() + second.read_bytes())  # `cat a.ts b.ts`: the clock restarts at 3 s
+    VideoPipeline(engine).run(src, tmp_path / "whole.mp4")
+    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
+    clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4")
+    assert len(segments) > 2 and clip.report.status == "done" and "jumped back at 3.00" in clip.report.message()
+    joined, whole = probe(tmp_path / "joined.mp4"), probe(tmp_path / "whole.mp4")
+    assert joined["video_pts"] == whole["video_pts"] and len(joined["video_pts"]) == 50
+    assert joined["audio_packets"] == whole["audio_packets"]  # shifted with the video, exactly
+
+
