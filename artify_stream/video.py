@@ -39,7 +39,7 @@ import numpy as np
 from artify_stream.engine_api import as_engine
 from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputError
 from artify_stream.geometry import output_size
-from artify_stream.media_io import (FRAME_COUNTED_SUFFIXES, CompleteGops, CopiedStreams, EncoderSettings, add_video_encoder, copy_stream_properties,
+from artify_stream.media_io import (CompleteGops, CopiedStreams, encoder_time_base, frame_slot, EncoderSettings, add_video_encoder, copy_stream_properties,
                                     display_rotation, expected_frames, frame_rate, open_input, open_output)
 from artify_stream.output_lock import OutputLock
 from artify_stream.outputs import check_output, partial_path, same_file
@@ -302,7 +302,6 @@ class VideoPipeline:
                report: VideoReport, source_time_base: Fraction) -> None:
         times = report.stages["encode"]
         time_base = vstream.codec_context.time_base
-        rescale = source_time_base != time_base  # a frame-counted container (AVI): source pts to frame slots
         kept = keep.packets_to_keep() if keep is not None else iter(())
         waiting = next(kept, None)
 
@@ -327,12 +326,7 @@ class VideoPipeline:
                 mux_kept(None)
                 t0 = time.perf_counter()
                 frame = payload.frame
-                if payload.pts is None:
-                    frame.pts = next_pts
-                elif rescale:  # a frame-rate slot; two frames in one slot go to the next (pts must rise)
-                    frame.pts = max(next_pts, round(payload.pts * source_time_base / time_base))
-                else:
-                    frame.pts = payload.pts
+                frame.pts = frame_slot(payload.pts, source_time_base, time_base, next_pts)
                 frame.time_base = time_base
                 next_pts = frame.pts + 1
                 if t0 - last_keyframe >= wall_keyframe_s:  # slow work: close a fragment by the clock too
@@ -376,7 +370,7 @@ class VideoPipeline:
                 # Source pts pass through unchanged (VFR stays VFR): encoder and stream take the source time
                 # base, except where the container counts frames at a constant rate (AVI).
                 rate = frame_rate(video)
-                time_base = 1 / rate if output.suffix.lower() in FRAME_COUNTED_SUFFIXES else video.time_base
+                time_base = encoder_time_base(output, video.time_base, rate)
                 vstream = add_video_encoder(out, self.options.encoder, rate, size, time_base, output)
                 copy_stream_properties(video, vstream)
                 copied = CopiedStreams(container, out, output)

@@ -33,7 +33,7 @@ from artify_stream.cluster.worker import INPUT, Failed, StylizedImage, StylizeWo
 from artify_stream.errors import ArtifyError, OutputError
 from artify_stream.geometry import output_size
 from artify_stream.output_lock import OutputLock
-from artify_stream.media_io import display_rotation, expected_frames, frame_rate, open_input
+from artify_stream.media_io import display_rotation, encoder_time_base, expected_frames, frame_rate, open_input
 from artify_stream.outputs import check_output, partial_path, same_file
 from artify_stream.partial_video import keepable_gops
 from artify_stream.registry import resolve_model_path
@@ -143,13 +143,15 @@ class RayBatch:
         return [actor.remote(model, self.model_path.name, options, self.image_long_side, self.side_by_side)
                 for _ in range(count)]
 
-    def _clip_spec(self, container, source: Path) -> tuple[ClipSpec, int | None]:
+    def _clip_spec(self, container, source: Path, output: Path) -> tuple[ClipSpec, int | None]:
         video = container.streams.video[0]
         rotation = display_rotation(source)
         size = output_size(video.codec_context.width, video.codec_context.height, rotation, self.options.long_side)
         extradata = video.codec_context.extradata
+        rate = frame_rate(video)
         spec = ClipSpec(video.codec_context.name, bytes(extradata) if extradata else None, video.time_base,
-                        frame_rate(video), rotation, size, self.options.encoder, self.options.batch)
+                        rate, rotation, size, self.options.encoder, self.options.batch,
+                        encoder_time_base(output, video.time_base, rate))
         return spec, expected_frames(video)
 
     def open_clip(self, source: Path, output: Path) -> _Clip:
@@ -158,7 +160,7 @@ class RayBatch:
         if same_file(source, partial_path(output)):
             raise OutputError(f"{output}: its work-in-progress file is the input; choose another output")
         with open_input(source) as container:
-            spec, expected = self._clip_spec(container, source)
+            spec, expected = self._clip_spec(container, source, output)
             # The streams the one-process pipeline demuxes together: the same re-timing, exactly.
             copied = [container.streams.video[0], *container.streams.audio, *container.streams.subtitles]
             retiming = Retiming.scan(container, copied)
@@ -166,7 +168,7 @@ class RayBatch:
         try:
             check_output(output, self.options.overwrite, inputs=[source], min_free=0)  # finished meanwhile?
             keep = keepable_gops(output, spec.size, spec.encoder.codec)
-            skip_before = round(keep.restart_pts * keep.time_base / spec.time_base) if keep else None
+            skip_before = round(keep.restart_pts * keep.time_base / spec.time_base) if keep else None  # source pts
             report = VideoReport(source, output, expected_frames=expected, retimed_at=retiming.jumps)
         except BaseException:
             lock.release()

@@ -39,7 +39,7 @@ class SegmentJoiner:
         try:
             self._copied_source = open_input(source)
             self._out = open_output(self.working, output)
-            self._video = add_video_encoder(self._out, spec.encoder, spec.rate, spec.size, spec.time_base, output)
+            self._video = add_video_encoder(self._out, spec.encoder, spec.rate, spec.size, spec.output_time_base, output)
             # Never fed: it gives the stream its parameters, which are the workers' (same encoder and settings).
             self._video.codec_context.flags |= av.codec.context.Flags.global_header
             self._video.codec_context.open()
@@ -122,9 +122,10 @@ class SegmentJoiner:
     def _monotonic(self, data: PacketData) -> av.Packet:
         """Each segment's encoder starts its dts a few frames before its first pts; at a seam that can
         meet the previous segment's last dts: lift it by one tick (it stays <= pts)."""
-        packet = data.packet(self.spec.time_base)
-        if self._last_dts is not None and packet.dts is not None and packet.dts * self.spec.time_base <= self._last_dts:
-            lifted = math.floor(self._last_dts / self.spec.time_base) + 1
+        time_base = self.spec.output_time_base
+        packet = data.packet(time_base)
+        if self._last_dts is not None and packet.dts is not None and packet.dts * time_base <= self._last_dts:
+            lifted = math.floor(self._last_dts / time_base) + 1
             if packet.pts is not None and lifted > packet.pts:
                 raise OutputError(f"{self.output}: cannot join segment timestamps (dts {lifted} > pts {packet.pts})")
             packet.dts = lifted

@@ -60,6 +60,12 @@ class ClipSpec:
     size: tuple[int, int]  # output (width, height), upright
     encoder: EncoderSettings
     batch: int | None = None  # frames per engine call; None: the engine's device decides
+    encoder_time_base: Fraction | None = None  # None: the source's (media_io.encoder_time_base says which)
+
+    @property
+    def output_time_base(self) -> Fraction:
+        """What the encoded packets and the joined video stream count in."""
+        return self.encoder_time_base or self.time_base
 
 
 @dataclass

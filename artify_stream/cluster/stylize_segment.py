@@ -15,13 +15,13 @@ import numpy as np
 
 from artify_stream.cluster.segments import ClipSpec, EncodedSegment, PacketData, Segment
 from artify_stream.engine_api import as_engine
-from artify_stream.media_io import configure_video_encoder
+from artify_stream.media_io import configure_video_encoder, frame_slot
 from artify_stream.video import GPU_BATCH
 
 
 def open_encoder(spec: ClipSpec):
     encoder = av.CodecContext.create(spec.encoder.codec, "w")
-    configure_video_encoder(encoder, spec.encoder, spec.rate, spec.size, spec.time_base)
+    configure_video_encoder(encoder, spec.encoder, spec.rate, spec.size, spec.output_time_base)
     encoder.flags |= av.codec.context.Flags.global_header  # headers in extradata, as the joined MP4 has them
     encoder.open()
     return encoder
@@ -50,14 +50,17 @@ def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: 
     out: list[PacketData] = []
     frames = 0
 
+    next_pts = 0
+
     def flush() -> None:
-        nonlocal frames
+        nonlocal frames, next_pts
         if not pending:
             return
         stylized = engine(buffer[: len(pending)])
         for i, pts in enumerate(pending):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(stylized[i]), format="rgb24")
-            frame.pts, frame.time_base = pts, spec.time_base
+            frame.pts = frame_slot(pts, spec.time_base, spec.output_time_base, next_pts)
+            frame.time_base, next_pts = spec.output_time_base, frame.pts + 1
             out.extend(PacketData.of(p) for p in encoder.encode(frame))
         frames += len(pending)
         pending.clear()

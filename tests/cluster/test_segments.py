@@ -135,3 +135,16 @@ def test_joined_recordings_are_re_timed_as_one_process_does(engine, tiny_model, 
     assert joined["audio_packets"] == whole["audio_packets"]  # shifted with the video, exactly
 
 
+
+
+def test_an_avi_joined_from_segments_counts_frames_like_one_process_does(engine, tiny_model, tmp_path):
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=40, fps=25, audio=True, gop=10)
+    VideoPipeline(engine).run(src, tmp_path / "whole.avi")
+    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=0.5))
+    clip, segments = _join(batch, engine, src, tmp_path / "joined.avi")
+    assert len(segments) >= 2 and clip.report.status == "done"
+    joined, whole = probe(tmp_path / "joined.avi"), probe(tmp_path / "whole.avi")
+    assert joined["video_pts"] == whole["video_pts"] and len(joined["video_pts"]) == 40
+    with av.open(str(tmp_path / "joined.avi")) as c:
+        assert c.streams.video[0].average_rate == 25  # frame slots at the clip's rate, not the source's 1/1000
