@@ -67,22 +67,26 @@ def test_one_stylize_feeds_every_sink_and_the_recording_plays(engine, tmp_path):
 
 
 class StalledSink(CollectingSink):
-    """A sink that takes 0.3 s a frame, like a network sink whose server stopped reading."""
+    """A sink that takes 1.5 s a frame, like a network sink whose server stopped reading."""
 
     def write(self, rgb, capture_time):
-        time.sleep(0.3)
+        time.sleep(1.5)
         super().write(rgb, capture_time)
 
 
 def test_a_stalled_sink_does_not_hold_up_the_others(engine, tmp_path):
+    """3 s of camera: the stalled sink takes at most 3 frames; were it holding up the session, no
+    more would come out than that. How many do come out depends on the CPU (and its load), so the
+    bounds are relative to what came out, not counts."""
     clip = tmp_path / "cam.mp4"
-    write_clip(clip, frames=45, fps=30, size=(48, 64))
+    write_clip(clip, frames=90, fps=30, size=(48, 64))
     fast, stalled = CollectingSink(), StalledSink()
     stalled.name = "stalled"
     stats = run_live(FileSource(clip), [fast, stalled], engine, LiveOptions(long_side=None))
-    assert len(fast.written) >= 0.9 * stats["frames_out"] > 20  # (how many come out depends on the CPU)
-    assert len(stalled.written) < 10 and stats["sink_dropped"]["stalled"] > 20
-    assert stats["sink_dropped"]["collector"] <= 0.1 * stats["frames_out"]
+    out = stats["frames_out"]
+    assert len(stalled.written) <= 4 and out > 2 * len(stalled.written) + 2
+    assert len(fast.written) >= 0.9 * out and stats["sink_dropped"]["collector"] <= 0.1 * out
+    assert stats["sink_dropped"]["stalled"] >= out - len(stalled.written) - 2  # the stalled one dropped the rest
 
 
 def test_duration_and_loop(engine, tmp_path):
