@@ -91,9 +91,12 @@ def _run_training(preset_config, options: dict, settings: list[str] | None, dry_
         return
     from trainer.monitor import RichTrainingProgress
 
+    from trainer.distributed import leave
+
     run = build_run(config, RichTrainingProgress(console), "artify " + shlex.join(sys.argv[1:]))
     if run.run(resume=resume) and run.dist.is_main:
         console.print(f"model file: {run.paths.model} (epoch {run.shipped_epoch()})")
+    leave(run.dist)  # a torchrun worker ends here, before the interpreter's teardown
 
 
 @command()

@@ -4,6 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from artify_stream.errors import InputError
+
+MIN_SIDE = 4  # two stride-2 stages need at least 4 pixels
+
+
+def check_stylizable(name: str, size: tuple[int, int], source_size: tuple[int, int], long_side: int | None) -> None:
+    """InputError naming the input (and --size, when the bound is what made it small) unless
+    `size` (width, height) is at least MIN_SIDE on both sides."""
+    if min(size) >= MIN_SIDE:
+        return
+    least = f"{MIN_SIDE}x{MIN_SIDE} pixels at least"
+    if long_side and min(source_size) >= MIN_SIDE:
+        raise InputError(f"{name}: --size {long_side} makes its {source_size[0]}x{source_size[1]} pictures "
+                         f"{size[0]}x{size[1]}, too small to stylize ({least}); pass a larger --size")
+    raise InputError(f"{name}: its {source_size[0]}x{source_size[1]} pictures are too small to stylize ({least})")
+
+
+def stylized_size(name: str, width: int, height: int, rotation: int, long_side: int | None) -> tuple[int, int]:
+    """output_size, checked: the error names the file or stream it is about."""
+    size = output_size(width, height, rotation, long_side)
+    displayed = (height, width) if rotation % 180 else (width, height)
+    check_stylizable(name, size, displayed, long_side)
+    return size
+
 
 def output_size(width: int, height: int, rotation: int, long_side: int | None) -> tuple[int, int]:
     """Displayed (rotated) size bounded by long_side, rounded to even for 4:2:0 encoders."""

@@ -112,7 +112,10 @@ def read_images(paths: list[Path], what: str, where: Path,
         except InputError as exc:
             log.warning("skipping %s", exc)
             continue
-        images.append(fit(rgb) if fit else rgb)
+        try:
+            images.append(fit(rgb) if fit else rgb)
+        except InputError as exc:  # the fit's own words, about this file
+            raise InputError(f"{path}: {exc}") from None
         kept.append(path)
     if not images:
         raise InputError(f"{where}: no usable {what} image (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")

@@ -9,13 +9,12 @@ import cv2
 import numpy as np
 
 from artify_stream.errors import InputError, OutputError
-from artify_stream.geometry import fit_long_side
+from artify_stream.geometry import check_stylizable, fit_long_side
 from artify_stream.images import (ANIMATED_SUFFIXES, Animation, LoadedImage, frame_count, read_animation, read_image,
                                   write_animation, write_image)
 from artify_stream.outputs import check_output
 
 Stylizer = Callable  # engine interface: uint8 (N, H, W, 3) array in and out
-MIN_SIDE = 4  # two stride-2 stages need at least 4 pixels
 
 
 def stylize_image(engine: Stylizer, image: LoadedImage, long_side: int | None = None, side_by_side: bool = False,
@@ -25,9 +24,7 @@ def stylize_image(engine: Stylizer, image: LoadedImage, long_side: int | None = 
     side_by_side puts the (resized) input left of the output, for previews and demos.
     """
     rgb = fit_long_side(image.rgb, long_side)
-    if min(rgb.shape[:2]) < MIN_SIDE:
-        raise InputError(f"{name}: {rgb.shape[1]}x{rgb.shape[0]} pixels is too small to stylize "
-                         f"({MIN_SIDE}x{MIN_SIDE} at least)")
+    check_stylizable(name, (rgb.shape[1], rgb.shape[0]), (image.rgb.shape[1], image.rgb.shape[0]), long_side)
     out = engine(np.ascontiguousarray(rgb)[None])[0].copy()
     alpha = image.alpha
     if alpha is not None and alpha.shape[:2] != out.shape[:2]:

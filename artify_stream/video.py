@@ -38,7 +38,7 @@ import numpy as np
 
 from artify_stream.engine_api import as_engine
 from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputError
-from artify_stream.geometry import output_size
+from artify_stream.geometry import stylized_size
 from artify_stream.media_io import (CompleteGops, CopiedStreams, encoder_time_base, frame_slot, EncoderSettings, add_video_encoder, copy_stream_properties,
                                     display_rotation, expected_frames, frame_rate, open_input, open_output)
 from artify_stream.output_lock import OutputLock
@@ -361,7 +361,8 @@ class VideoPipeline:
             video = container.streams.video[0]
             video.thread_type = "AUTO"  # measured 1.4-1.5x faster decode than the default
             rotation = display_rotation(source)
-            size = output_size(video.codec_context.width, video.codec_context.height, rotation, self.options.long_side)
+            size = stylized_size(str(source), video.codec_context.width, video.codec_context.height, rotation,
+                                 self.options.long_side)
             report.expected_frames = expected_frames(video)
             keep = keepable_gops(output, size, self.options.codec)
             working = working_path(output, keep)

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from tests.conftest import write_pictures
+from tests.media import write_clip
 
 
 def artify(*args):
@@ -73,3 +74,14 @@ def test_side_by_side_puts_input_left_of_output(tiny_model, tmp_path):
     pic = np.asarray(Image.open(out))
     assert pic.shape == (20, 60, 3)
     assert np.array_equal(pic[:, :30], np.asarray(Image.open(src)))
+
+
+def test_frames_too_small_are_an_error_naming_the_clip_and_the_option(tiny_model, tmp_path):
+    thin, wide = tmp_path / "thin.mp4", tmp_path / "wide.mp4"
+    write_clip(thin, frames=3, size=(2, 1000))
+    write_clip(wide, frames=3, size=(180, 320))
+    r = artify("stylize", thin, tmp_path / "out-thin.mp4", "--model", tiny_model)
+    assert r.returncode == 1 and f"{thin}: its 1000x2 pictures are too small" in r.stderr
+    r = artify("stylize", wide, tmp_path / "out-wide.mp4", "--model", tiny_model, "--size", "4")
+    assert r.returncode == 1 and f"{wide}: --size 4 makes its 320x180 pictures 4x2" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thin.mp4", "tiny.safetensors", "wide.mp4"]  # nothing left

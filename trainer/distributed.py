@@ -5,6 +5,7 @@ process is, its device, the process group and the DistributedDataParallel wrappe
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,9 +51,30 @@ def start_process_group(dist: Distributed, device: torch.device) -> None:
         torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
 
 
+def wait_for_every_rank(dist: Distributed) -> None:
+    """A barrier: no rank leaves while another still writes the run's files."""
+    if dist.world_size > 1 and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+
+
 def end_process_group(dist: Distributed) -> None:
     if dist.world_size > 1 and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+
+
+def leave(dist: Distributed, code: int = 0) -> None:
+    """End a worker of a multi-process run, once its files are written and closed; one process returns.
+
+    torch 2.14 keeps the gloo group referenced from C++ after destroy_process_group (a DDP
+    wrapper is enough: its threads gloo_tcp_loop and two pt_gloo_runloop are still running when
+    the interpreter exits). The C++ runtime then destroys them at exit while they run, and some
+    finished runs ended in SIGABRT (`terminate called without an active exception`), losing the
+    exit code. A worker whose work is done and flushed leaves without that teardown."""
+    if dist.world_size == 1:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def data_parallel_wrapper(dist: Distributed, device: torch.device) -> Callable[[nn.Module], nn.Module]:

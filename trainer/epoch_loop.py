@@ -28,7 +28,8 @@ from engines.auto import cpu_has_bf16
 from engines.fused import FusedStylizer
 from trainer.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from trainer.data import load_photos, split_photos
-from trainer.distributed import Distributed, data_parallel_wrapper, end_process_group, resolve_device, start_process_group
+from trainer.distributed import (Distributed, data_parallel_wrapper, end_process_group, resolve_device, start_process_group,
+                                 wait_for_every_rank)
 from trainer.monitor import SilentProgress, TrainingLog, sample_grid, save_grid
 from trainer.run_folder import RunPaths, check_run_folder
 from trainer.selection import SELECTION_RULE, best_epoch
@@ -287,6 +288,7 @@ class EpochRun:
             with self.progress:
                 for epoch in range(start, self.config.epochs):
                     self._run_epoch(epoch)
+            wait_for_every_rank(self.dist)  # rank 0 evaluates and saves the last epoch alone
         finally:
             if self.log is not None:
                 self.log.close()

@@ -31,7 +31,7 @@ from artify_stream.cluster.segments import (DEFAULT_SEGMENT_SECONDS, ClipSpec, E
                                             check_frames)
 from artify_stream.cluster.worker import INPUT, Failed, StylizedImage, StylizeWorker
 from artify_stream.errors import ArtifyError, OutputError
-from artify_stream.geometry import output_size
+from artify_stream.geometry import stylized_size
 from artify_stream.output_lock import OutputLock
 from artify_stream.media_io import display_rotation, encoder_time_base, expected_frames, frame_rate, open_input
 from artify_stream.outputs import check_output, partial_path, same_file
@@ -146,7 +146,8 @@ class RayBatch:
     def _clip_spec(self, container, source: Path, output: Path) -> tuple[ClipSpec, int | None]:
         video = container.streams.video[0]
         rotation = display_rotation(source)
-        size = output_size(video.codec_context.width, video.codec_context.height, rotation, self.options.long_side)
+        size = stylized_size(str(source), video.codec_context.width, video.codec_context.height, rotation,
+                             self.options.long_side)
         extradata = video.codec_context.extradata
         rate = frame_rate(video)
         spec = ClipSpec(video.codec_context.name, bytes(extradata) if extradata else None, video.time_base,

@@ -25,7 +25,7 @@ from artify_stream.live.latest import LatestSlot
 from artify_stream.live.sources import SourceLost
 from artify_stream.live.stats import LiveStats
 from artify_stream.live.urls import redact
-from artify_stream.geometry import output_size
+from artify_stream.geometry import stylized_size
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class LiveSession:
     def run(self) -> dict:
         """Open the source and every sink, stream until stopped; returns the final stats."""
         src_w, src_h, fps = self.source.open()
-        width, height = output_size(src_w, src_h, 0, self.options.long_side)
+        width, height = stylized_size(self.source.name, src_w, src_h, 0, self.options.long_side)
         opened = []
         try:
             for sink in self.sinks:

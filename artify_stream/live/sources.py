@@ -29,6 +29,9 @@ class SourceLost(Exception):
 LIVE_PROTOCOLS = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "udp", "srt", "tcp", "rtp"})
 
 
+END_SLACK_S = 1.0  # how far before its advertised end a stream may stop and still count as ended
+
+
 class StreamSource:
     """A network stream through PyAV: rtsp:// (TCP or UDP transport), rtmp://, http(s)://, udp:// MPEG-TS."""
 
@@ -38,7 +41,7 @@ class StreamSource:
         self.url, self.transport, self.timeout = url, transport, timeout
         self.name = redact(url)
         self.container = None
-        self.finite = False
+        self.end_time: float | None = None  # where an advertised duration ends (s); None: a live stream
 
     def open(self) -> tuple[int, int, float]:
         options = {}
@@ -60,8 +63,11 @@ class StreamSource:
         except (av.FFmpegError, OSError) as exc:
             self.close()
             raise SourceLost(f"{self.name}: {self._why(exc)}") from None
-        # A stream that knows its duration is a file served over the network: its end is the end.
-        self.finite = bool(self.container.duration)
+        # A stream that knows its duration is a file served over the network: it ends where the
+        # duration does. One that stops before (a server gone, a connection reset) is lost.
+        self.end_time = None
+        if self.container.duration:
+            self.end_time = (self.container.start_time or 0) / av.time_base + self.container.duration / av.time_base
         rate = frame_rate(stream)
         return stream.codec_context.width, stream.codec_context.height, float(rate)
 
@@ -70,14 +76,25 @@ class StreamSource:
             return f"no data within {self.timeout:g} s"
         return redact(str(exc)) or exc.__class__.__name__
 
+    @property
+    def finite(self) -> bool:
+        return self.end_time is not None
+
     def frames(self) -> Iterator[np.ndarray]:
+        last = None
         try:
             for frame in self.container.decode(video=0):
+                last = frame.time if frame.time is not None else last
                 yield frame.to_ndarray(format="rgb24")
         except (av.FFmpegError, OSError, EOFError) as exc:
             raise SourceLost(f"{self.name}: {self._why(exc)}") from None
-        if not self.finite:
+        if self.end_time is None:
             raise SourceLost(f"{self.name}: the stream ended")
+        # The last frame starts one frame before the end; a second's slack covers long frames and
+        # B-frame reordering, so only a stop well before the advertised end counts as lost.
+        if last is None or last < self.end_time - END_SLACK_S:
+            at = "before its first frame" if last is None else f"at {last:.1f} s"
+            raise SourceLost(f"{self.name}: the stream stopped {at} of its {self.end_time:.1f} s")
 
     def close(self) -> None:
         if self.container is not None:

@@ -71,16 +71,29 @@ class RtspServer:
 
 
 @pytest.fixture
-def rtsp_server(tmp_path):
+def rtsp_server_factory():
+    """Starts a real RTSP server for a clip (a raw H.264 loop, or an MP4 served as a file); all are stopped after."""
     missing = gst_rtsp_missing()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(missing)  # CI installs it: a missing server there is a broken setup, not a skip
         pytest.skip(missing)
-    server = RtspServer(write_h264_loop(tmp_path / "clip.h264"))
-    server.start()
-    yield server
-    server.kill()
+    servers = []
+
+    def start(clip: Path) -> RtspServer:
+        server = RtspServer(clip)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture
+def rtsp_server(rtsp_server_factory, tmp_path):
+    return rtsp_server_factory(write_h264_loop(tmp_path / "clip.h264"))
 
 
 class CollectingSink:

@@ -5,7 +5,9 @@ Run with the system python3 (it needs `gi`: Debian's python3-gi and gir1.2-gst-r
     python3 rtsp_server.py CLIP.h264 FPS PORT /PATH
 
 CLIP is a raw Annex-B H.264 stream (short keyframe interval). multifilesrc re-reads it at its end
-and h264parse stamps frames at FPS, so the loop plays on in real time. Prints "ready" when listening.
+and h264parse stamps frames at FPS, so the loop plays on in real time. A CLIP ending in .mp4 is
+served as a file is: demuxed, with its duration advertised (SDP range npt=0-D), played once.
+Prints "ready" when listening.
 """
 
 import sys
@@ -21,9 +23,12 @@ def main() -> None:
     clip, fps, port, path = sys.argv[1:5]
     Gst.init(None)
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(
-        f'( multifilesrc location={clip} loop=true caps="video/x-h264,stream-format=byte-stream,framerate={fps}/1" '
-        "! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 config-interval=1 )")
+    if clip.endswith(".mp4"):
+        source = f"filesrc location={clip} ! qtdemux"
+    else:
+        source = (f'multifilesrc location={clip} loop=true '
+                  f'caps="video/x-h264,stream-format=byte-stream,framerate={fps}/1"')
+    factory.set_launch(f"( {source} ! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 config-interval=1 )")
     factory.set_shared(True)  # every client sees the same loop; default transports: UDP and TCP
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")

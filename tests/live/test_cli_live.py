@@ -4,6 +4,7 @@ import json
 
 from tests.live.conftest import free_port
 from tests.media import probe, write_clip
+from tests.waiting import frames_recorded, wait_until
 from tests.test_cli_stylize import artify
 
 
@@ -32,17 +33,14 @@ def test_ctrl_c_ends_the_session_with_a_playable_recording(tiny_model, tmp_path)
     import signal
     import subprocess
     import sys
-    import time
 
     clip, out = tmp_path / "cam.mp4", tmp_path / "rec.mp4"
     write_clip(clip, frames=30, fps=30, size=(48, 64))
     process = subprocess.Popen([sys.executable, "-m", "cli", "live", str(clip), "--loop", "--to", str(out),
                                 "--model", str(tiny_model), "--engine", "torch", "--precision", "fp32"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob("rec.partial.mp4")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(2)  # some seconds of stream recorded
+    partial = tmp_path / "rec.partial.mp4"
+    wait_until(lambda: frames_recorded(partial) > 10 or process.poll() is not None, 120, "11 frames recorded")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr

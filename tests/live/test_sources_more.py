@@ -19,6 +19,7 @@ from artify_stream.live.sources import SourceLost, StreamSource
 from engines import create_engine
 from tests.live.conftest import CollectingSink, free_port
 from tests.media import probe, write_clip
+from tests.waiting import frames_recorded, wait_until
 
 
 @pytest.fixture
@@ -65,10 +66,8 @@ def test_sigterm_ends_artify_live_like_ctrl_c(tiny_model, tmp_path):
                              "--model", str(tiny_model), "--engine", "torch", "--precision", "fp32"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "rec.partial.mp4").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(2.5)
+    partial = tmp_path / "rec.partial.mp4"
+    wait_until(lambda: frames_recorded(partial) > 10 or proc.poll() is not None, 120, "11 frames recorded")
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err

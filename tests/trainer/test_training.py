@@ -15,6 +15,7 @@ from trainer.config import PRESETS, TrainConfig, preset
 from trainer.gan_step import Training
 from trainer.selection import best_epoch
 from tests.conftest import TINY, write_pictures
+from tests.waiting import wait_until
 
 FAST = TrainConfig(generator=TINY, epochs=2, init_epochs=1, batch_size=2, crop_size=24, precision="fp32", sample_count=2,
                    validation_photos=2, eval_size=32)
@@ -175,7 +176,6 @@ def test_torchrun_two_gloo_processes(data, tmp_path):
 def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(data, tmp_path):
     """SIGTERM (docker stop, systemd, CI time-outs) to a real `artify train`: exit 143, the last checkpoint intact."""
     import signal
-    import time
 
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
@@ -184,10 +184,10 @@ def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(data, tmp_path):
             "--base-width", "8", "--precision", "fp32", "--set", "validation_photos=2", "--set", "eval_size=32", "--set", "init_from="]
     proc = subprocess.Popen(list(map(str, args)), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
-    while not (run / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)
+    # Signalled mid-run: once epoch 1's checkpoint is in place (written whole, then renamed), while
+    # later epochs train.
+    wait_until(lambda: (run / "checkpoints" / "last.pt").exists() or proc.poll() is not None, 120,
+               "epoch 1's checkpoint")
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err[-2000:]
