@@ -8,7 +8,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from artify_stream.errors import InputError, OutputError
+from artify_stream.errors import OutputError
 from artify_stream.geometry import check_stylizable, fit_long_side
 from artify_stream.images import (ANIMATED_SUFFIXES, Animation, LoadedImage, frame_count, read_animation, read_image,
                                   write_animation, write_image)
