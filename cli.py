@@ -28,7 +28,7 @@ from artify_stream import signals  # noqa: E402
 from artify_stream.cluster.segments import DEFAULT_SEGMENT_SECONDS  # noqa: E402
 from artify_stream.errors import ArtifyError  # noqa: E402
 from artify_stream.video import GPU_BATCH, VideoOptions  # noqa: E402
-from engines.formats import FORMATS, BackendChoice, PrecisionChoice  # noqa: E402
+from engines.formats import FORMATS, BackendChoice, PrecisionChoice, RtxTargets  # noqa: E402
 from trainer.config import PRESETS  # noqa: E402
 from trainer.distill_config import DISTILL_PRESETS  # noqa: E402
 
@@ -64,14 +64,16 @@ EngineOpt = Annotated[BackendChoice, typer.Option("--engine", help="auto (fastes
 PrecisionOpt = Annotated[PrecisionChoice, typer.Option("--precision", help="auto (the engine's best here) or a precision the engine runs on this device.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N (a GPU asked for and missing is an error).")]
 EngineCacheOpt = Annotated[Optional[Path], typer.Option("--engine-cache", help="Engine cache folder (default: $ARTIFY_ENGINE_CACHE or the user cache).")]
+EngineFileOpt = Annotated[Optional[Path], typer.Option("--engine-file", exists=True, dir_okay=False, help="A TensorRT-RTX engine file written by `artify export --out` (checked against --model first).")]
 
 
 def _make_engine(model: str | None, engine: BackendChoice, precision: PrecisionChoice, device: str,
-                 engine_cache: Path | None, quiet: bool = False):
+                 engine_cache: Path | None, quiet: bool = False, engine_file: Path | None = None):
     """Build the engine and say which one runs and why."""
     from engines import create_engine, engine_line
 
-    built = create_engine(model, backend=engine.value, precision=precision.value, device=device, cache_dir=engine_cache)
+    built = create_engine(model, backend=engine.value, precision=precision.value, device=device, cache_dir=engine_cache,
+                          engine_file=engine_file)
     if not quiet:
         console.print(escape(engine_line(built)), highlight=False)
     return built
@@ -191,6 +193,7 @@ def stylize(
     precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
     engine_cache: EngineCacheOpt = None,
+    engine_file: EngineFileOpt = None,
     batch: Annotated[Optional[int], typer.Option(min=1, help="Video frames per engine call (default: 1 on the CPU, "
                                                  "4 on a GPU).")] = VideoOptions.batch,
     codec: Annotated[str, typer.Option(help="Video encoder (libx264, libx265, libsvtav1, h264_nvenc...).")] = VideoOptions.codec,
@@ -226,7 +229,7 @@ def stylize(
         _stylize_on_ray(source, output, model, options, cluster, side_by_side, json_summary,
                         dict(backend=engine.value, precision=precision.value, cache_dir=engine_cache))
         return
-    stylizer = _make_engine(model, engine, precision, device, engine_cache, quiet=json_summary)
+    stylizer = _make_engine(model, engine, precision, device, engine_cache, quiet=json_summary, engine_file=engine_file)
     runner = BatchStylizer(stylizer, options, side_by_side=side_by_side,
                            video_progress=None if json_summary else _video_progress)
     report = runner.run(source, output, on_file=_file_line(single, json_summary))
@@ -522,6 +525,7 @@ def live(
     precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
     engine_cache: EngineCacheOpt = None,
+    engine_file: EngineFileOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the final statistics as JSON.")] = False,
 ) -> None:
     """Cartoonize a live source into a virtual camera, network streams, a preview and/or a file."""
@@ -535,7 +539,7 @@ def live(
     src = open_source(source, transport=transport, timeout=timeout, realtime=realtime, loop=loop, width=width,
                       height=height, fps=fps, pixel_format=pixel_format)
     sinks = [make_sink(t, codec, bitrate, vcam_backend, overwrite) for t in to]
-    stylizer = _make_engine(model, engine, precision, device, engine_cache)
+    stylizer = _make_engine(model, engine, precision, device, engine_cache, engine_file=engine_file)
     if json_out:
         stats = run_live(src, sinks, stylizer, options)
         typer.echo(json.dumps(stats))
@@ -563,8 +567,13 @@ def export(
     shape: Annotated[str, typer.Option(help="Frame size HxW (static) or MIN:OPT:MAX, e.g. 256x256:720x1280:1080x1920.")] = "720x1280",
     batch: Annotated[int, typer.Option(min=1, help="Largest batch the engine takes.")] = GPU_BATCH,
     engine_cache: EngineCacheOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", dir_okay=False, help="tensorrt-rtx: also write the engine, its build metadata inside, to this file to ship.")] = None,
+    rtx_targets: Annotated[RtxTargets, typer.Option("--rtx-targets", help="tensorrt-rtx: GPUs to build for: portable (compute capability 8.0 and later RTX) or portable-turing (adds 7.5).")] = RtxTargets.portable,
 ) -> None:
-    """Build an engine ahead of time into the engine cache and print where it went."""
+    """Build an engine ahead of time into the engine cache and print where it went.
+
+    tensorrt-rtx engines build on any machine, GPU or not, and run on GeForce/RTX GPUs.
+    """
     from artify_stream.registry import load_model
     from engines.auto import MachineFacts, explicit_choice
     from engines.cache import EngineCache
@@ -572,6 +581,19 @@ def export(
     from engines.shapes import ShapeRange
 
     shapes = ShapeRange.parse(shape, max_batch=batch)
+    fmt = FORMATS.get(engine.value)
+    if fmt is not None and fmt.builds_without_device:
+        from engines.export import export_rtx_engine
+        from engines.tensorrt_rtx_build import metadata_summary
+
+        rtx_precision = fmt.default_precision["cuda"] if precision is PrecisionChoice.auto else precision.value
+        with console.status(f"building {fmt.name} {rtx_precision} for {shapes.label()}..."):
+            built = export_rtx_engine(load_model(model), rtx_precision, EngineCache(engine_cache), shapes, rtx_targets, out)
+        console.print(f"{'cached' if built.cache_hit else 'built'} {fmt.name}: {metadata_summary(built.metadata, built.timing)}")
+        typer.echo(str(out if out is not None else built.path))
+        return
+    if out is not None:
+        raise typer.BadParameter(f"--out writes a tensorrt-rtx engine file; --engine {engine.value} is kept in the cache only")
     spec = explicit_choice(engine.value, precision.value, device, MachineFacts.gather()).spec
     with console.status(f"building {spec.label()} for {shapes.label()}..."):
         path = export_engine(load_model(model), spec, EngineCache(engine_cache), shapes)
@@ -609,6 +631,13 @@ def bench(
     specs = bench_specs(names, dev, facts)
     with console.status("benchmarking...") if not json_out else contextlib.nullcontext():
         records = unavailable_records(names, size_list, dev, facts, specs)
+        if "tensorrt-rtx" in names and facts.tensorrt_rtx_problem is not None:
+            from engines.benchmark import rtx_build_records
+            from engines.tensorrt_rtx_build import rtx_version
+
+            if rtx_version() is not None:  # it builds here though it cannot run: report the builds
+                records = [r for r in records if r.engine != "tensorrt-rtx"]
+                records += rtx_build_records(model_file, size_list, EngineCache(engine_cache), batch)
         records += run_benchmark(model_file, size_list, specs, dev, EngineCache(engine_cache), batch=batch, seconds=seconds)
     if json_out:
         typer.echo(json.dumps(records_as_dicts(records), indent=2))
@@ -620,7 +649,12 @@ def bench(
                             ("frames/s", "right"), ("vs eager fp32", "right")):
         table.add_column(column, justify=justify)
     for r in records:
-        if r.error:
+        if r.build:
+            b = r.build
+            table.add_row(r.engine, r.precision, r.size, "built, not run", "",
+                          f"TensorRT-RTX {b['tensorrt_rtx']}: {b['engine_mb']} MB in {b['build_seconds']} s; graph vs "
+                          f"eager fp32: max {b['parity_max_levels']}, p99.9 {b['parity_p99_9_levels']:.1f} levels")
+        elif r.error:
             table.add_row(r.engine, r.precision, r.size, "[red]failed[/]", "", r.error[:60])
         else:
             speedup = f"{r.speedup_vs_eager_fp32:.2f}x" if r.speedup_vs_eager_fp32 else "-"
@@ -652,6 +686,9 @@ def info(
         ("torch", f"{report['torch']} (CUDA {report['torch_cuda'] or 'none'}), torchvision {report['torchvision']}"),
         ("torch-tensorrt", report["torch_tensorrt"] or "not installed"),
         ("TensorRT usable", "yes" if report["tensorrt_usable"] else f"no: {report['tensorrt_problem']}"),
+        ("TensorRT-RTX", f"{report['tensorrt_rtx'] or 'not installed'}; builds engines here: "
+                         f"{'yes' if report['tensorrt_rtx'] else 'no'}; runs them here: "
+                         f"{'yes' if report['tensorrt_rtx_runs_here'] else 'no, ' + report['tensorrt_rtx_problem']}"),
         ("ONNX Runtime", f"{report['onnxruntime'] or 'not installed'}; providers: {', '.join(report['onnxruntime_providers'] or []) or '-'}"),
         ("PyAV / FFmpeg", f"{report['pyav']} / {report['ffmpeg']}; OpenCV {report['opencv']}"),
         ("video encoders", ", ".join(report["video_encoders"])),
@@ -661,7 +698,8 @@ def info(
     cache = report["engine_cache"]
     rows.append(("engine cache", f"{cache['path']}: {cache['entries']} entries, {cache['bytes'] / 1e6:.1f} MB"))
     for item in cache["items"]:
-        rows.append(("", f"{item['backend']} {item['precision']} {item['shapes']} ({item['bytes'] / 1e6:.1f} MB)"))
+        built = f", built in {item['build_seconds']} s" if "build_seconds" in item else ""
+        rows.append(("", f"{item['backend']} {item['precision']} {item['shapes']} ({item['bytes'] / 1e6:.1f} MB{built})"))
     from rich.table import Table
 
     table = Table(show_header=False, box=None)

@@ -97,7 +97,18 @@ def section_environment(report: dict, seconds: float) -> dict:
             "multiprocessors": props.multi_processor_count, "torch": torch.__version__, "cuda": torch.version.cuda,
             "torch_tensorrt": env["torch_tensorrt"], "tensorrt_usable": env["tensorrt_usable"],
             "tensorrt_problem": env["tensorrt_problem"], "onnxruntime": env["onnxruntime"],
-            "onnxruntime_providers": env["onnxruntime_providers"]}
+            "onnxruntime_providers": env["onnxruntime_providers"], "tensorrt_rtx": env["tensorrt_rtx"],
+            "tensorrt_rtx_runs_here": env["tensorrt_rtx_runs_here"], "tensorrt_rtx_problem": env["tensorrt_rtx_problem"],
+            "tensorrt_runs": tensorrt_runs(env)}
+
+
+def tensorrt_runs(env: dict) -> str:
+    """Which TensorRT this GPU runs, and plainly which it does not: TensorRT-RTX on RTX-class GPUs,
+    torch-tensorrt on datacenter GPUs (H100/H200 are no TensorRT-RTX target)."""
+    said = []
+    said.append("TensorRT-RTX: runs" if env["tensorrt_rtx_runs_here"] else f"TensorRT-RTX: not run ({env['tensorrt_rtx_problem']})")
+    said.append("torch-tensorrt: runs" if env["tensorrt_usable"] else f"torch-tensorrt: not run ({env['tensorrt_problem']})")
+    return "; ".join(said)
 
 
 def section_peak(report: dict, seconds: float) -> dict:
@@ -178,6 +189,8 @@ def section_engines(report: dict, seconds: float) -> dict:
              EngineSpec("compile", "fp16", "cuda"), EngineSpec("onnx", "fp16", "cuda")]
     if facts.tensorrt_problem is None:
         specs.append(EngineSpec("tensorrt", "fp16", "cuda"))
+    if facts.tensorrt_rtx_problem is None:
+        specs.append(EngineSpec("tensorrt-rtx", "fp16", "cuda"))
     peaks = report.get("peak", {}).get("tflops", {})
     sizes = [parse_size(s) for s in SIZES]
     rows, deadline = [], time.monotonic() + seconds
@@ -266,7 +279,7 @@ def write_report(out: Path, report: dict) -> None:
     if env:
         lines += [f"{env.get('gpu')} ({env.get('memory_gib')} GiB, sm {env.get('sm')}); torch {env.get('torch')} CUDA "
                   f"{env.get('cuda')}; torch-tensorrt {env.get('torch_tensorrt')}; ONNX Runtime {env.get('onnxruntime')} "
-                  f"{env.get('onnxruntime_providers')}", ""]
+                  f"{env.get('onnxruntime_providers')}", "", f"TensorRT here: {env.get('tensorrt_runs')}", ""]
     peak = report.get("peak", {}).get("tflops")
     if peak:
         lines += [f"Measured matmul peak (TFLOP/s): {peak}", ""]

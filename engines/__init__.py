@@ -37,14 +37,24 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'engines' has no attribute {name!r}")
 
 
-def build_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, shapes: ShapeRange | None = None) -> Engine:
-    """Build exactly `spec` (already resolved) for a loaded model file; engines that build are verified."""
-    from engines.formats import engine_format
+def build_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, shapes: ShapeRange | None = None,
+                 engine_file: Path | None = None) -> Engine:
+    """Build exactly `spec` (already resolved) for a loaded model file; engines that build are verified.
+    `engine_file`: a shipped engine to load instead (backends that build without their device)."""
+    from artify_stream.errors import EngineError
+    from engines.formats import FORMATS, engine_format
 
     fmt = engine_format(spec.backend)
+    extra = {}
+    if fmt.builds_without_device:
+        extra = {"model": model_file, "engine_file": engine_file}
+    elif engine_file is not None:
+        loads = ", ".join(name for name, f in FORMATS.items() if f.builds_without_device)
+        raise EngineError(f"--engine-file loads a {loads} engine; pass --engine {loads}, not {fmt.name}")
     fmt.check(spec.precision, spec.device.split(":")[0])
     generator = model_file.build_generator("cpu").float()
-    return fmt.load_class()(generator, spec, cache, model_file.sha256, shapes)
+    return fmt.load_class()(generator, spec, cache, model_file.sha256, shapes, **extra)
+
 
 
 def create_engine(
@@ -54,6 +64,7 @@ def create_engine(
     device: str = "auto",
     cache_dir: str | Path | None = None,
     shapes: ShapeRange | None = None,
+    engine_file: str | Path | None = None,
 ) -> Engine:
     """Build an engine for a model file (path, bundled name, loaded ModelFile or None for the default).
 
@@ -67,10 +78,13 @@ def create_engine(
     from engines.light import light_engine, wants_light_engine
 
     cache = EngineCache(cache_dir)
+    engine_file = Path(engine_file) if engine_file is not None else None
     if isinstance(model, ModelFile):
-        return built_engine(model, backend, precision, device, cache, shapes)
+        return built_engine(model, backend, precision, device, cache, shapes, engine_file)
     path = resolve_model_path(model)
     sha256 = file_sha256(path)
+    if engine_file is not None:
+        return built_engine(load_model_file(path), backend, precision, device, cache, shapes, engine_file)
     light = light_engine(path, sha256, backend, precision, device, cache)
     if light is None and shapes is None and wants_light_engine(backend, precision, device) and worth_a_child() \
             and prepare_in_child(path, backend, precision, cache.root):
@@ -81,12 +95,16 @@ def create_engine(
 
 
 def built_engine(model_file: ModelFile, backend: str, precision: str, device: str, cache: EngineCache,
-                 shapes: ShapeRange | None = None) -> Engine:
+                 shapes: ShapeRange | None = None, engine_file: Path | None = None) -> Engine:
     """`create_engine`'s full path (torch): choose (probing the CPU engines once), build, fall back."""
+    if engine_file is not None:  # a shipped engine's metadata is checked before anything needs its device
+        from engines.tensorrt_rtx_build import EngineFile
+
+        EngineFile.read(engine_file).check_for(model_file, engine_file)
     from artify_stream.errors import EngineError
     from engines.auto import MachineFacts, choose
 
-    build = lambda spec: build_engine(model_file, spec, cache, shapes)  # noqa: E731
+    build = lambda spec: build_engine(model_file, spec, cache, shapes, engine_file)  # noqa: E731
     choices = choose(backend, precision, device, MachineFacts.gather(), model_file.sha256, cache, build)
     failures = []
     for choice in choices:

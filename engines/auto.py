@@ -40,6 +40,8 @@ class MachineFacts:
     cpu_bf16: bool
     onnxruntime: bool
     tensorrt_problem: str | None  # None when torch_tensorrt imports
+    #: None when a TensorRT-RTX engine runs here (an RTX-class GPU and the extra installed), else why not
+    tensorrt_rtx_problem: str | None = "no CUDA GPU here"
 
     def library_problem(self, library: str | None) -> str | None:
         """Why a backend's library (its table row's `library`) cannot be used here; None when it can."""
@@ -47,6 +49,8 @@ class MachineFacts:
             return "onnxruntime is not installed (pip install -e '.[onnx]')"
         if library == "torch_tensorrt":
             return self.tensorrt_problem
+        if library == "tensorrt_rtx":
+            return self.tensorrt_rtx_problem
         return None
 
     @classmethod
@@ -60,7 +64,18 @@ class MachineFacts:
         except EngineError as exc:
             problem = str(exc)
         return cls(cuda=torch.cuda.is_available(), cpu_bf16=cpu_has_bf16(),
-                   onnxruntime=importlib.util.find_spec("onnxruntime") is not None, tensorrt_problem=problem)
+                   onnxruntime=importlib.util.find_spec("onnxruntime") is not None, tensorrt_problem=problem,
+                   tensorrt_rtx_problem=tensorrt_rtx_problem())
+
+
+def tensorrt_rtx_problem() -> str | None:
+    """Why a TensorRT-RTX engine cannot run here (no GPU, a GPU it does not target, no extra); None when it can."""
+    from engines.tensorrt_rtx_engine import gpu_problem
+
+    problem = gpu_problem(torch.device("cuda"))
+    if problem is None and importlib.util.find_spec("tensorrt_rtx") is None:
+        problem = "TensorRT-RTX is not installed (pip install 'artify-stream[tensorrt-rtx]')"
+    return problem
 
 
 def cpu_has_bf16() -> bool:
@@ -105,9 +120,14 @@ def gpu_candidates(precision: str, device: str, facts: MachineFacts) -> list[Cho
     """Best first; later ones are used only if an earlier one fails to build (with a warning)."""
     precision = "fp16" if precision == "auto" else precision
     found = []
+    if facts.tensorrt_rtx_problem is None and precision in ("fp16", "fp32"):
+        found.append(Choice(EngineSpec("tensorrt-rtx", precision, device),
+                            "an RTX GPU with TensorRT-RTX: NVIDIA's engine for GeForce/RTX is fastest there"))
     if facts.tensorrt_problem is None and precision in ("fp16", "fp32"):
         found.append(Choice(EngineSpec("tensorrt", precision, device), "NVIDIA GPU with torch-tensorrt: TensorRT is fastest"))
         why_compile = "TensorRT failed to build"
+    elif found:
+        why_compile = "TensorRT-RTX failed to build"
     else:
         why_compile = f"TensorRT unavailable ({facts.tensorrt_problem})" if facts.tensorrt_problem else \
             f"TensorRT does not run {precision}"

@@ -35,6 +35,9 @@ class BenchRecord:
     speedup_vs_eager_fp32: float | None
     device: str = "cpu"
     error: str | None = None
+    #: An engine built ahead of time (TensorRT-RTX on any machine): its library, size, build time and
+    #: its graph's error against eager fp32 (levels of 255, through ONNX Runtime on the CPU).
+    build: dict | None = None
 
 
 def bench_specs(engines: Iterable[str], device: str, facts: MachineFacts) -> list[EngineSpec]:
@@ -79,6 +82,28 @@ def unavailable_records(engines: Iterable[str], sizes: list[tuple[int, int]], de
             why = f"the {name} engine runs on {', '.join(fmt.devices)} only"
         records += [BenchRecord(name, fmt.default_precision.get("cuda", "fp32"), size_label(hw), None, None, None, device,
                                 why or "not runnable here") for hw in sizes]
+    return records
+
+
+def rtx_build_records(model_file: ModelFile, sizes: list[tuple[int, int]], cache: EngineCache,
+                      batch: int) -> list[BenchRecord]:
+    """TensorRT-RTX engines built here for the run's size range, fp16 and fp32: what `artify bench`
+    reports of them where they cannot run (no RTX GPU): version, engine size, build time, parity."""
+    from engines.formats import RtxTargets
+    from engines.tensorrt_rtx_build import build_or_load, parity_levels, rtx_version
+
+    heights, widths = [h for h, _ in sizes], [w for _, w in sizes]
+    shapes = ShapeRange((min(heights), min(widths)), sizes[0], (max(heights), max(widths)), max_batch=batch)
+    records = []
+    for precision in ("fp16", "fp32"):
+        built = build_or_load(model_file, precision, shapes, RtxTargets.portable, cache)
+        parity = parity_levels(model_file, precision)
+        records.append(BenchRecord("tensorrt-rtx", precision, shapes.label(), None, None, None, "built here",
+                                   "runs on RTX GPUs only: built, not timed",
+                                   {"tensorrt_rtx": rtx_version(), "engine_mb": round(built.metadata["engine_bytes"] / 1e6, 2),
+                                    "build_seconds": built.timing.get("build_seconds"),
+                                    "export_seconds": built.timing.get("export_seconds"),
+                                    "parity_max_levels": parity["max"], "parity_p99_9_levels": parity["p99_9"]}))
     return records
 
 

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "ARTIFY_ENGINE_CACHE"
 ENTRY_FILE = "entry.json"
 # Bump when the fused graph (engines/fused.py) changes meaning, so old entries stop matching.
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2  # 2: casts before the transposes (TensorRT-RTX)
 
 
 def default_engine_cache() -> Path:
@@ -147,16 +147,42 @@ class EngineCache:
         self.invalidate(key)
         return None
 
-    def store(self, key: CacheKey, artifact: str, build: Callable[[Path], None]) -> Path:
-        """Run `build(tmp_path)`, then move the artifact into place and record it (entry.json last)."""
+    def store(self, key: CacheKey, artifact: str, build: Callable[[Path], None],
+              extra: Callable[[], dict] | None = None) -> Path:
+        """Run `build(tmp_path)`, then move the artifact into place and record it (entry.json last,
+        with `extra()`'s fields: a backend's build metadata)."""
         folder = self.entry_dir(key)
         self.invalidate(key)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / artifact
         with atomic_path(path) as tmp:
             build(tmp)
-        self._write_entry(key, folder, {"artifact": artifact, "sha256": file_sha256(path), "bytes": path.stat().st_size})
+        self._write_entry(key, folder, {"artifact": artifact, "sha256": file_sha256(path), "bytes": path.stat().st_size,
+                                        **(extra() if extra else {})})
         return path
+
+    def why_missing(self, key: CacheKey) -> str:
+        """Why `key` has no entry, in words: the nearest entry of the same model and backend and
+        what differs in it (another precision, shape range, target or library version), or none."""
+        nearest = None
+        for entry_file in sorted((self.root / key.backend).glob(f"*/{ENTRY_FILE}")):
+            try:
+                other = json.loads(entry_file.read_text())["key"]
+            except (OSError, ValueError, KeyError):
+                continue
+            if other.get("model_sha256") != key.model_sha256:
+                continue
+            mine = key.to_dict()
+            changed = [f"{field} {other.get(field)} -> {mine[field]}" for field in ("precision", "shapes", "device")
+                       if other.get(field) != mine[field]]
+            versions = other.get("versions", {})
+            changed += [f"{name} {versions.get(name, 'none')} -> {value}" for name, value in mine["versions"].items()
+                        if versions.get(name) != value]
+            if nearest is None or len(changed) < len(nearest):
+                nearest = changed
+        if nearest is None:
+            return "not built before for this model"
+        return "the cached one differs: " + ", ".join(nearest)
 
     def workdir(self, key: CacheKey) -> Path:
         """A folder a backend manages itself (torch.compile's Inductor cache) under `key`. A new one is

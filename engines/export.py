@@ -18,6 +18,8 @@ from engines.shapes import ShapeRange
 def export_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, shapes: ShapeRange) -> Path:
     """Build `spec` for `shapes` into the cache and return the cache entry's folder."""
     fmt = engine_format(spec.backend)
+    if fmt.builds_without_device:
+        raise EngineError(f"the {fmt.name} engine is built by export_rtx_engine (no device needed)")
     if not fmt.needs_build:
         built = ", ".join(f.name for f in FORMATS.values() if f.needs_build)
         raise EngineError(f"the {fmt.name} engine has nothing to build ahead of time; export {built}")
@@ -27,3 +29,15 @@ def export_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, s
         for hw in dict.fromkeys((shapes.opt_hw, shapes.min_hw, shapes.max_hw)):
             engine(torch.zeros(shapes.opt_batch, *hw, 3, dtype=torch.uint8, device=spec.device))
     return engine.cache_path
+
+
+def export_rtx_engine(model_file: ModelFile, precision: str, cache: EngineCache, shapes: ShapeRange,
+                      targets, out: Path | None = None):
+    """Build (or find cached) the TensorRT-RTX engine on this machine, GPU or not; `out` also
+    writes it, with its metadata, to a file to ship. Returns the BuiltEngine."""
+    from engines.tensorrt_rtx_build import build_or_load
+
+    built = build_or_load(model_file, precision, shapes, targets, cache)
+    if out is not None:
+        built.engine_file().write(out)
+    return built

@@ -40,6 +40,8 @@ class EngineFormat:
     torch_free: bool = False  # its cached artifact runs without importing torch (engines.light)
     builds_on_first_call: bool = False  # compiles when first called: `export` runs the sizes through it
     needs_shape_range: bool = False  # built for a range of shapes, fixed at build time
+    builds_without_device: bool = False  # `artify export` builds it on any machine (a GPU is needed to run it)
+    gpu_note: str = "NVIDIA GPUs"  # which GPUs run it, for the one line said where none is
 
     @property
     def devices(self) -> tuple[str, ...]:
@@ -52,10 +54,12 @@ class EngineFormat:
     def check_device(self, device_type: str) -> None:
         """EngineError unless this backend runs on `device_type` ('cpu' or 'cuda')."""
         if device_type not in self.precisions:
-            where = " and ".join("NVIDIA GPUs" if d == "cuda" else "the CPU" for d in self.devices)
-            raise EngineError(f"the {self.name} engine runs on {where} only; this run is on "
-                              f"{'the CPU' if device_type == 'cpu' else 'a GPU'} (use --engine auto, "
-                              f"{', '.join(f.name for f in FORMATS.values() if device_type in f.precisions)})")
+            where = " and ".join(self.gpu_note if d == "cuda" else "the CPU" for d in self.devices)
+            here = "the CPU (no CUDA GPU here)" if device_type == "cpu" else "a GPU"
+            build = (f"; `artify export MODEL --engine {self.name} --out FILE` builds it here for such a GPU"
+                     if self.builds_without_device else "")
+            raise EngineError(f"the {self.name} engine runs on {where} only; this run is on {here}{build} (use --engine "
+                              f"auto, {', '.join(f.name for f in FORMATS.values() if device_type in f.precisions)})")
 
     def check(self, precision: str, device_type: str) -> None:
         """EngineError unless this backend runs `precision` on `device_type`."""
@@ -66,6 +70,28 @@ class EngineFormat:
         if precision not in allowed:
             on = "the CPU" if device_type == "cpu" else "CUDA"
             raise EngineError(f"the {self.name} engine runs {' or '.join(allowed)} on {on}, not {precision}")
+
+
+class RtxTargets(str, Enum):
+    """Which GPUs an engine runs on. `portable` is TensorRT-RTX's default set (Ampere and later);
+    `portable-turing` adds compute capability 7.5 (RTX 20xx), at the cost of a larger engine."""
+
+    portable = "portable"
+    portable_turing = "portable-turing"
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """TensorRT-RTX's ComputeCapability names, empty for the builder's default."""
+        return () if self is RtxTargets.portable else ("SM75", "SM80", "SM86", "SM89", "SM120")
+
+    @property
+    def compute_capabilities(self) -> tuple[tuple[int, int], ...]:
+        """(major, minor) of the GPUs an engine for these targets runs on (12.x: every Blackwell RTX)."""
+        ampere_on = ((8, 0), (8, 6), (8, 7), (8, 9), (12, 0), (12, 1))
+        return (((7, 5),) if self is RtxTargets.portable_turing else ()) + ampere_on
+
+    def runs_on(self, capability: tuple[int, int]) -> bool:
+        return capability in self.compute_capabilities or capability[0] >= 12
 
 
 _CPU_AND_CUDA = {"cpu": ("fp32", "bf16"), "cuda": ("fp32", "fp16", "bf16")}
@@ -84,8 +110,13 @@ FORMATS: dict[str, EngineFormat] = {f.name: f for f in (
                  timed_on_cpu=True, torch_free=True),
     EngineFormat("tensorrt", "engines.tensorrt_engine:TensorRTEngine", artifact="stylizer.ep",
                  precisions={"cuda": ("fp16", "fp32")}, default_precision={"cuda": "fp16"}, needs_build=True,
-                 summary="TensorRT through torch-tensorrt (NVIDIA GPUs)", library="torch_tensorrt",
+                 summary="TensorRT through torch-tensorrt (datacenter NVIDIA GPUs such as H100)", library="torch_tensorrt",
                  needs_shape_range=True),
+    EngineFormat("tensorrt-rtx", "engines.tensorrt_rtx_engine:TensorRTRtxEngine", artifact="stylizer.engine",
+                 precisions={"cuda": ("fp16", "fp32")}, default_precision={"cuda": "fp16"}, needs_build=True,
+                 summary="TensorRT for RTX (GeForce/RTX GPUs; built ahead of time on any machine)",
+                 library="tensorrt_rtx", needs_shape_range=True, builds_without_device=True,
+                 gpu_note="NVIDIA RTX GPUs (compute capability 7.5, 8.x or 12.x)"),
 )}
 BACKENDS = tuple(FORMATS)
 

@@ -17,8 +17,9 @@ from artify_stream.generator import SIZE_MULTIPLE, Generator
 
 def frames_to_model(frames: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H', W') in [0, 1], H' and W' padded up to multiples of 4."""
-    # NHWC -> NCHW as a view: the result already has channels-last strides.
-    x = frames.permute(0, 3, 1, 2).to(dtype) * (1.0 / 255.0)
+    # Cast, then NHWC -> NCHW as a view (channels-last strides). The cast comes first because
+    # TensorRT-RTX transposes no uint8 tensor (its ONNX parser refuses a uint8 Transpose).
+    x = frames.to(dtype).permute(0, 3, 1, 2) * (1.0 / 255.0)
     h, w = x.shape[-2], x.shape[-1]
     # Always pad (possibly by 0): no branch on the size, so exported graphs keep H and W dynamic.
     # Written with floor division, not `(-w) % 4`: Inductor (torch 2.14) fails to compile a
@@ -32,8 +33,8 @@ def _pad_to_multiple(v):
 
 def model_to_frames(y: torch.Tensor, h: int, w: int) -> torch.Tensor:
     """(N, 3, H', W') in [0, 1] -> (N, h, w, 3) uint8, cropping the padding away."""
-    y = (y[:, :, :h, :w] * 255.0 + 0.5).clamp(0.0, 255.0).to(torch.uint8)
-    return y.permute(0, 2, 3, 1).contiguous()
+    y = (y[:, :, :h, :w] * 255.0 + 0.5).clamp(0.0, 255.0)
+    return y.permute(0, 2, 3, 1).to(torch.uint8).contiguous()  # transposed before the cast, as above
 
 
 def padded(hw: tuple[int, int]) -> tuple[int, int]:

@@ -41,12 +41,16 @@ def engine_report(cache: EngineCache) -> dict:
         "torch_tensorrt": _version("torch-tensorrt"),
         "tensorrt_usable": facts.tensorrt_problem is None,
         "tensorrt_problem": facts.tensorrt_problem,
+        "tensorrt_rtx": _version("tensorrt_rtx"),
+        "tensorrt_rtx_runs_here": facts.tensorrt_rtx_problem is None,
+        "tensorrt_rtx_problem": facts.tensorrt_rtx_problem,
         "onnxruntime": _version("onnxruntime") or _version("onnxruntime-gpu"),
         "onnxruntime_providers": providers,
         "engine_cache": {"path": str(cache.root), "entries": len(entries),
                          "bytes": sum(e["bytes"] for e in entries),
                          "items": [{"backend": e["key"]["backend"], "precision": e["key"]["precision"],
                                     "shapes": e["key"]["shapes"], "device": e["key"]["device"],
-                                    "created": e.get("created"), "bytes": e["bytes"], "path": e["path"]}
+                                    "created": e.get("created"), "bytes": e["bytes"], "path": e["path"],
+                                    **({"build_seconds": e["timing"]["build_seconds"]} if "build_seconds" in e.get("timing", {}) else {})}
                                    for e in entries]},
     }

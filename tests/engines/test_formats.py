@@ -98,5 +98,6 @@ def test_rows_are_named_fields_and_a_built_engine_caches_the_artifact_its_row_na
     build_engine(load_model_file(tiny_model), EngineSpec("onnx", "fp32", "cpu"), cache)
     (entry,) = cache.entries()
     assert (Path(entry["path"]) / FORMATS["onnx"].artifact).is_file()
-    assert [f.name for f in FORMATS.values() if f.needs_shape_range] == ["tensorrt"]
+    assert [f.name for f in FORMATS.values() if f.needs_shape_range] == ["tensorrt", "tensorrt-rtx"]
+    assert [f.name for f in FORMATS.values() if f.builds_without_device] == ["tensorrt-rtx"]
     assert [f.name for f in FORMATS.values() if f.builds_on_first_call] == ["compile"]
