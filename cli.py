@@ -363,6 +363,14 @@ Each figure is the mean over the photos, for the input and the output:
 - flicker (clips): warping error of the output along the input's DIS optical flow, occluded
   pixels masked by a forward-backward check; the same on the input is the floor; ratio out/in.
 
+- fidelity (does it still show the person and the scene?): colour error (CIEDE2000 of 16x16 block
+  means, photo vs output) and the share of photos whose dominant hue survives (within 30 degrees);
+  with dlib's models (the faces extra): faces dlib's HOG detector still finds, identity (dlib's
+  ResNet recogniser: distance of each output face to its photo's, and rank-1 identification among
+  the evaluation photos' faces), 68-point landmark error / inter-ocular distance, and per skin-tone
+  group (ITA of the photo's cheeks and forehead) the skin colour error and the lightness spread over
+  the skin relative to the photo's (blotches > 1).
+
 Targets (the bundled model's): {CartoonTargets().describe()}.
 """
 
@@ -443,6 +451,22 @@ def _print_evaluation(reports: dict, data) -> None:
     if first.cartoon_stats:
         table.add_row("(kit cartoons: colours / 1000 px, flatness)", f"{first.cartoon_stats['colours_per_kpx']:.3f}, "
                       f"{first.cartoon_stats['flatness']:.3f}", *("" for _ in reports))
+    fidelity_rows = [("colour error (CIEDE2000)", "colour_error", 0.0), ("dominant hue kept", "hue_kept", 1.0),
+                     ("faces detected (dlib)", "faces_detected", 1.0), ("identity rank-1 (dlib)", "identity_rank1", 1.0),
+                     ("identity distance", "identity_distance", 0.0), ("landmark error / IOD", "landmark_error", 0.0),
+                     ("skin colour error, worst group", "skin_error_worst", 0.0),
+                     ("skin lightness spread, worst group", "skin_spread_ratio_worst", 1.0)]
+    summaries = [r.fidelity.summary() if r.fidelity else {} for r in reports.values()]
+    for label, key, identity in fidelity_rows:
+        if any(key in f for f in summaries):
+            table.add_row(label, f"{identity:.3f}", *(f"{f[key]:.3f}" if key in f else "-" for f in summaries))
+    groups = first.fidelity.skin_groups if first.fidelity else {}
+    for group, figures in groups.items():
+        cells = [f"{r.fidelity.skin_groups[group]['skin_error']:.1f} / {r.fidelity.skin_groups[group]['spread_ratio']:.2f}x"
+                 if r.fidelity and group in r.fidelity.skin_groups else "-" for r in reports.values()]
+        table.add_row(f"skin {group} ({figures['count']}): error / spread", "0.0 / 1.00x", *cells)
+    if first.fidelity and first.fidelity.problem:
+        table.add_row("(face fidelity not measured)", first.fidelity.problem, *("" for _ in reports))
     for i, clip_name in enumerate(data.clips):
         clips = [r.clips[i] for r in reports.values()]
         table.add_row(f"flicker {clip_name}", f"{clips[0].input_error:.2f}",

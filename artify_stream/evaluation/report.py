@@ -19,6 +19,7 @@ import torch
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import OutputError
 from artify_stream.evaluation.faces import face_figures
+from artify_stream.evaluation.fidelity import FidelityFigures, fidelity_figures
 from artify_stream.evaluation.targets import CartoonTargets
 from artify_stream.evaluation.flicker import ClipMotion, read_clip_frames
 from artify_stream.evaluation.judge import CartoonJudge, load_judge
@@ -58,6 +59,7 @@ class EvaluationReport:
     faces_kept: int = 0  # of those, found again in the outputs
     face_lightness_shift: float = 0.0  # L* of the face centres, output - input (> 0: paler skin)
     face_colour_shift: float = 0.0  # CIE76 delta E of the face centres
+    fidelity: FidelityFigures | None = None  # colour, identity, landmarks, skin per group (fidelity.py)
 
     @property
     def colour_ratio(self) -> float:
@@ -101,7 +103,24 @@ class EvaluationReport:
         margins["checkerboard"] = (targets.checkerboard_excess_max - self.checkerboard_excess) / 0.5
         if self.clips:
             margins["flicker"] = (targets.flicker_ratio_max - self.flicker_ratio) / 0.5
+        if self.fidelity is not None:
+            margins.update(self._fidelity_margins(targets, self.fidelity.summary()))
         return margins
+
+    @staticmethod
+    def _fidelity_margins(targets: CartoonTargets, f: dict[str, float]) -> dict[str, float]:
+        """Each fidelity target's margin where its figure was measured (faces need dlib and faces)."""
+        bounds = {  # figure: (bound, higher is better, typical spread)
+            "colour_error": (targets.colour_error_max, False, 2.0),
+            "hue_kept": (targets.hue_kept_min, True, 0.1),
+            "faces_detected": (targets.faces_detected_min, True, 0.1),
+            "identity_rank1": (targets.identity_rank1_min, True, 0.1),
+            "landmark_error": (targets.landmark_error_max, False, 0.02),
+            "skin_error_worst": (targets.skin_error_max, False, 2.0),
+            "skin_spread_ratio_worst": (targets.skin_spread_ratio_max, False, 0.25),
+        }
+        return {name: ((f[name] - bound) if higher else (bound - f[name])) / spread
+                for name, (bound, higher, spread) in bounds.items() if name in f}
 
     def targets_met(self, targets: CartoonTargets = CartoonTargets()) -> dict[str, bool]:
         return {k: v >= 0 for k, v in self._margins(targets).items()}
@@ -136,6 +155,8 @@ class EvaluationReport:
             figures["face_colour_shift"] = self.face_colour_shift
         if self.clips:
             figures["flicker_ratio"] = self.flicker_ratio
+        if self.fidelity is not None:
+            figures.update(self.fidelity.summary())
         figures["targets_met"] = float(sum(self.targets_met().values()))
         figures["targets"] = float(len(self.targets_met()))
         figures["cartoon_score"] = self.cartoon_score()
@@ -150,6 +171,7 @@ class EvaluationReport:
             "faces": {"found_in_inputs": self.faces_found, "kept_in_outputs": self.faces_kept,
                       "lightness_shift": self.face_lightness_shift, "colour_shift": self.face_colour_shift},
             "cartoon_stats": self.cartoon_stats,
+            "fidelity": self.fidelity.to_dict() if self.fidelity is not None else None,
             "clips": [asdict(c) | {"flicker_ratio": c.flicker_ratio} for c in self.clips],
             "summary": self.summary(),
             "targets_met": self.targets_met(),
@@ -180,6 +202,7 @@ class EvaluationSet:
     photos: list[np.ndarray]
     clips: dict[str, ClipMotion] = field(default_factory=dict)
     judge: CartoonJudge | None = None  # None: the figures that need it are left out
+    fidelity_faces: bool = True  # the face figures of fidelity.py (when dlib's models are installed)
     _input_judge: dict | None = field(default=None, repr=False)
 
     def input_judge(self) -> dict[str, float]:
@@ -217,7 +240,8 @@ def evaluate(stylizer: Stylizer, data: EvaluationSet, keep_outputs: bool = False
     judged = data.judge.judge(outputs).to_dict() if data.judge else {}
     report = EvaluationReport(len(data.photos), means_in, means_out, f1, clips, judged, data.input_judge(),
                               data.judge.cartoon_stats if data.judge else {}, faces.found, faces.kept,
-                              faces.lightness_shift, faces.colour_shift)
+                              faces.lightness_shift, faces.colour_shift,
+                              fidelity_figures(data.photos, outputs, faces=data.fidelity_faces))
     kept = {"photos": outputs, "clips": clip_outputs} if keep_outputs else {}
     return report, kept
 
