@@ -64,7 +64,23 @@ EngineOpt = Annotated[BackendChoice, typer.Option("--engine", help="auto (fastes
 PrecisionOpt = Annotated[PrecisionChoice, typer.Option("--precision", help="auto (the engine's best here) or a precision the engine runs on this device.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N (a GPU asked for and missing is an error).")]
 EngineCacheOpt = Annotated[Optional[Path], typer.Option("--engine-cache", help="Engine cache folder (default: $ARTIFY_ENGINE_CACHE or the user cache).")]
+FacesOpt = Annotated[bool, typer.Option("--faces", help="Face mode: detect every face (dlib), stylize it as an aligned 256 px crop and put it back with a feathered mask; tracked and smoothed in video (needs the faces extra).")]
+FaceModelOpt = Annotated[Optional[str], typer.Option("--face-model", help="Face mode: the model for the face crops (default: --model).")]
 EngineFileOpt = Annotated[Optional[Path], typer.Option("--engine-file", exists=True, dir_okay=False, help="A TensorRT-RTX engine file written by `artify export --out` (checked against --model first).")]
+
+
+def _face_mode(stylizer, face_model: str | None, engine: BackendChoice, precision: PrecisionChoice, device: str,
+               engine_cache: Path | None, quiet: bool = False):
+    """The stylizer wrapped in face mode (its face crops through --face-model, else the same engine)."""
+    from artify_stream.face_mode import FaceStylizer
+
+    face_engine = _make_engine(face_model, engine, precision, device, engine_cache, quiet=True) if face_model else None
+    wrapped = FaceStylizer(stylizer, face_engine)
+    if not quiet:
+        console.print(f"face mode: faces aligned at {wrapped.options.crop_size} px, detected every "
+                      f"{wrapped.options.detect_every} frames (faces from about 80 px wide), up to {wrapped.options.max_faces} a frame",
+                      highlight=False)
+    return wrapped
 
 
 def _make_engine(model: str | None, engine: BackendChoice, precision: PrecisionChoice, device: str,
@@ -194,6 +210,9 @@ def stylize(
     device: DeviceOpt = "auto",
     engine_cache: EngineCacheOpt = None,
     engine_file: EngineFileOpt = None,
+    faces: FacesOpt = False,
+    faces_only: Annotated[bool, typer.Option("--faces-only", help="Write only the aligned cartoon faces, OUTPUT/NAME.face-K.png per face of each image (an avatar preview).")] = False,
+    face_model: FaceModelOpt = None,
     batch: Annotated[Optional[int], typer.Option(min=1, help="Video frames per engine call (default: 1 on the CPU, "
                                                  "4 on a GPU).")] = VideoOptions.batch,
     codec: Annotated[str, typer.Option(help="Video encoder (libx264, libx265, libsvtav1, h264_nvenc...).")] = VideoOptions.codec,
@@ -222,6 +241,8 @@ def stylize(
                            overwrite=overwrite, keep_partial=partial)
     check_video_encoder(codec)
     single = source.is_file()
+    if ray is not None and (faces or faces_only):
+        raise typer.BadParameter("--faces and --faces-only run in this process, not with --ray")
     if ray is not None:
         from artify_stream.cluster.batch import ClusterOptions
 
@@ -230,9 +251,30 @@ def stylize(
                         dict(backend=engine.value, precision=precision.value, cache_dir=engine_cache))
         return
     stylizer = _make_engine(model, engine, precision, device, engine_cache, quiet=json_summary, engine_file=engine_file)
+    if faces or faces_only:
+        stylizer = _face_mode(stylizer, face_model, engine, precision, device, engine_cache, quiet=json_summary)
+    if faces_only:
+        from artify_stream.face_mode.avatars import write_face_crops
+
+        avatars = write_face_crops(source, output, stylizer, overwrite, size)
+        if json_summary:
+            typer.echo(json.dumps(avatars.to_dict()))
+        else:
+            console.print(f"{avatars.faces} faces from {avatars.images} images -> {output}"
+                          + (f"; no face found in {len(avatars.without_faces)}" if avatars.without_faces else ""))
+        return
     runner = BatchStylizer(stylizer, options, side_by_side=side_by_side,
                            video_progress=None if json_summary else _video_progress)
     report = runner.run(source, output, on_file=_file_line(single, json_summary))
+    if faces and json_summary:
+        summary = report.results[0].video or report.to_dict() if single else report.to_dict()
+        typer.echo(json.dumps({**summary, "faces": stylizer.summary()}))
+        _batch_exit(report)
+        return
+    if faces and not json_summary:
+        f = stylizer.summary()
+        console.print(f"face mode: {f['faces_stylized']} faces stylized in {f['frames']} frames "
+                      f"({f['identities']} identities, {f['detector_runs']} detector runs)", highlight=False)
     if json_summary:
         typer.echo(json.dumps(report.results[0].video or report.to_dict() if single else report.to_dict()))
     elif not single:
@@ -550,6 +592,8 @@ def live(
     device: DeviceOpt = "auto",
     engine_cache: EngineCacheOpt = None,
     engine_file: EngineFileOpt = None,
+    faces: FacesOpt = False,
+    face_model: FaceModelOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the final statistics as JSON.")] = False,
 ) -> None:
     """Cartoonize a live source into a virtual camera, network streams, a preview and/or a file."""
@@ -564,8 +608,12 @@ def live(
                       height=height, fps=fps, pixel_format=pixel_format)
     sinks = [make_sink(t, codec, bitrate, vcam_backend, overwrite) for t in to]
     stylizer = _make_engine(model, engine, precision, device, engine_cache, engine_file=engine_file)
+    if faces:
+        stylizer = _face_mode(stylizer, face_model, engine, precision, device, engine_cache, quiet=json_out)
     if json_out:
         stats = run_live(src, sinks, stylizer, options)
+        if faces:
+            stats["faces"] = stylizer.summary()
         typer.echo(json.dumps(stats))
         return
     from rich.live import Live
@@ -573,6 +621,10 @@ def live(
     with Live(console=console, refresh_per_second=2, transient=False) as display:
         stats = run_live(src, sinks, stylizer, options, on_stats=lambda s: display.update(s.line()))
         display.update(_final_line(stats))
+    if faces and not json_out:
+        f = stylizer.summary()
+        console.print(f"face mode: {f['faces_stylized']} faces stylized in {f['frames']} frames ({f['identities']} identities)",
+                      highlight=False)
 
 
 def _final_line(stats: dict) -> str:

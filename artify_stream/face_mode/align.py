@@ -1,0 +1,67 @@
+"""The canonical face crop: eyes level at fixed places, room for hair above and the chin below.
+
+A similarity transform (rotation, scale, shift) takes the two eye centres to CANONICAL_EYES in a
+`size` x `size` crop; its inverse puts the stylized crop back, blended through a feathered mask
+so no edge shows.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: Eye centres in a unit crop: 32% of the width apart, 40% down (hair above, chin and neck below).
+CANONICAL_EYES = np.array([[0.34, 0.40], [0.66, 0.40]], np.float32)
+
+
+def alignment(eyes: np.ndarray, size: int) -> np.ndarray:
+    """2x3 matrix taking frame coordinates to the canonical crop (eyes: image-left eye first)."""
+    src, dst = eyes.astype(np.float32), CANONICAL_EYES * size
+    d_src, d_dst = src[1] - src[0], dst[1] - dst[0]
+    scale = np.hypot(*d_dst) / max(np.hypot(*d_src), 1e-6)
+    angle = np.arctan2(d_src[1], d_src[0]) - np.arctan2(d_dst[1], d_dst[0])
+    c, s = scale * np.cos(-angle), scale * np.sin(-angle)
+    rot = np.array([[c, -s], [s, c]], np.float32)
+    shift = dst.mean(0) - rot @ src.mean(0)
+    return np.hstack([rot, shift[:, None]]).astype(np.float32)
+
+
+def aligned_crop(rgb: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    # Reflected borders: a face cut by the frame's edge still gives a whole crop to stylize.
+    return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+
+def feathered_mask(size: int, feather: float = 0.12) -> np.ndarray:
+    """(size, size) float32 in [0, 1]: an ellipse over face and hair, its edge blurred by `feather` x size."""
+    mask = np.zeros((size, size), np.float32)
+    centre = (int(size * 0.5), int(size * 0.47))
+    axes = (int(size * 0.40), int(size * 0.46))
+    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
+    k = max(3, int(size * feather) | 1)
+    return cv2.GaussianBlur(mask, (k, k), 0)
+
+
+def paste(canvas: np.ndarray, crop: np.ndarray, mask: np.ndarray, matrix: np.ndarray,
+          within: np.ndarray | None = None) -> np.ndarray:
+    """Blend `crop` (canonical) into `canvas` (frame) in place through `mask`, by the inverse of
+    `matrix`; only the face's bounding rectangle is touched. `within` (frame-sized, 0..1) limits it."""
+    h, w = canvas.shape[:2]
+    inverse = cv2.invertAffineTransform(matrix)
+    size = crop.shape[0]
+    corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float32)
+    frame_corners = corners @ inverse[:, :2].T + inverse[:, 2]
+    x0, y0 = np.floor(frame_corners.min(0)).astype(int)
+    x1, y1 = np.ceil(frame_corners.max(0)).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
+        return canvas
+    local = inverse.copy()
+    local[:, 2] -= (x0, y0)
+    region = (x1 - x0, y1 - y0)
+    face = cv2.warpAffine(crop, local, region, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(mask, local, region, flags=cv2.INTER_LINEAR, borderValue=0.0)[..., None]
+    if within is not None:
+        alpha = alpha * within[y0:y1, x0:x1, None]
+    patch = canvas[y0:y1, x0:x1].astype(np.float32)
+    canvas[y0:y1, x0:x1] = (patch + alpha * (face.astype(np.float32) - patch) + 0.5).astype(np.uint8)
+    return canvas

@@ -1,0 +1,138 @@
+"""Faces followed across video frames: detect every few frames or when a face is lost, follow each
+face by its landmarks in between, smooth its eye positions with a one-euro filter, keep identities
+apart by where each face is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from artify_stream.face_mode.align import aligned_crop, alignment
+from artify_stream.face_mode.detect import Landmarks, detect_faces, landmarks_in
+
+MATCH_IOU = 0.3
+#: A followed face whose small aligned crop changes by more than this (mean grey levels) from one
+#: frame to the next is lost (a cut, an occlusion): it is detected afresh on that frame.
+LOST_CHANGE = 40.0
+PROBE = 24  # px: the small crop the change is measured on
+
+
+class OneEuroFilter:
+    """Casiez et al.'s one-euro filter: heavy smoothing when still (no jitter), little when moving
+    fast (no lag). `min_cutoff` Hz at rest, plus `beta` x speed."""
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.05, d_cutoff: float = 1.0) -> None:
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self.value: np.ndarray | None = None
+        self.speed: np.ndarray | None = None
+        self.time: float | None = None
+
+    @staticmethod
+    def _alpha(cutoff: float, dt: float) -> float:
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        if self.value is None or self.time is None or t <= self.time:
+            self.value, self.speed, self.time = x, np.zeros_like(x), t
+            return x.astype(np.float32)
+        dt = t - self.time
+        speed = (x - self.value) / dt
+        a_d = self._alpha(self.d_cutoff, dt)
+        self.speed = a_d * speed + (1 - a_d) * self.speed
+        cutoff = self.min_cutoff + self.beta * np.abs(self.speed)
+        a = 1.0 / (1.0 + 1.0 / (2 * math.pi * cutoff * dt))
+        self.value = a * x + (1 - a) * self.value
+        self.time = t
+        return self.value.astype(np.float32)
+
+
+def _iou(a: tuple, b: tuple) -> float:
+    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class Track:
+    id: int
+    face: Landmarks
+    smoother: OneEuroFilter
+    eyes: np.ndarray  # smoothed (2, 2)
+    probe: np.ndarray | None = None
+    lost: bool = False
+
+
+@dataclass
+class FaceTracker:
+    detect_every: int = 5  # frames between detections (a lost face is detected again at once)
+    upsample: int = 0
+    max_faces: int = 4
+    min_cutoff: float = 1.0
+    beta: float = 0.05
+    rate: float = 30.0  # frames per second, for the filter's time
+    tracks: list[Track] = field(default_factory=list)
+    frame_index: int = 0
+    next_id: int = 0
+    shape: tuple[int, int] | None = None
+    detections: int = 0  # detector runs (the costly part), for the statistics
+
+    def reset(self) -> None:
+        self.tracks, self.frame_index, self.shape = [], 0, None
+
+    def update(self, rgb: np.ndarray) -> list[Track]:
+        """The faces in this frame (a new frame of the same stream), smoothed."""
+        if self.shape != rgb.shape[:2]:
+            self.reset()
+            self.shape = rgb.shape[:2]
+        t = self.frame_index / self.rate
+        due = self.frame_index % self.detect_every == 0 or not self.tracks
+        if not due:
+            for track in self.tracks:
+                self._follow(rgb, track)
+            due = any(track.lost for track in self.tracks)
+        if due:
+            self._detect(rgb)
+        for track in self.tracks:
+            track.eyes = track.smoother(track.face.eyes, t)
+        self.frame_index += 1
+        return self.tracks
+
+    def _follow(self, rgb: np.ndarray, track: Track) -> None:
+        """Landmarks in the face's box shifted by its last motion; lost if they jump or the crop changes."""
+        face = landmarks_in(rgb, track.face.box)
+        shift = face.eyes.mean(0) - track.face.eyes.mean(0)
+        x0, y0, x1, y1 = track.face.box
+        face.box = (int(x0 + shift[0]), int(y0 + shift[1]), int(x1 + shift[0]), int(y1 + shift[1]))
+        probe = self._probe(rgb, face)
+        spacing = np.linalg.norm(face.eyes[1] - face.eyes[0]) / max(track.face.width, 1)
+        changed = track.probe is not None and float(np.abs(probe - track.probe).mean()) > LOST_CHANGE
+        track.lost = changed or not 0.15 < spacing < 0.8
+        track.face, track.probe = face, probe
+
+    @staticmethod
+    def _probe(rgb: np.ndarray, face: Landmarks) -> np.ndarray:
+        crop = aligned_crop(rgb, alignment(face.eyes, PROBE), PROBE)
+        return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+    def _detect(self, rgb: np.ndarray) -> None:
+        self.detections += 1
+        found = detect_faces(rgb, self.upsample, self.max_faces)
+        kept, unmatched = [], list(found)
+        for track in sorted(self.tracks, key=lambda tr: tr.id):
+            best = max(unmatched, key=lambda f: _iou(f.box, track.face.box), default=None)
+            if best is not None and _iou(best.box, track.face.box) >= MATCH_IOU:
+                unmatched.remove(best)
+                track.face, track.lost, track.probe = best, False, self._probe(rgb, best)
+                kept.append(track)
+        for face in unmatched:  # new faces (a face that was lost comes back as a new identity)
+            kept.append(Track(self.next_id, face, OneEuroFilter(self.min_cutoff, self.beta), face.eyes,
+                              self._probe(rgb, face)))
+            self.next_id += 1
+        self.tracks = sorted(kept, key=lambda tr: tr.id)[: self.max_faces]

@@ -1,0 +1,64 @@
+"""The face-mode stylizer on frames, and `artify stylize --faces / --faces-only` through the CLI."""
+
+import json
+
+import numpy as np
+
+from artify_stream.face_mode import FaceOptions, FaceStylizer
+from tests.face_mode.conftest import SAMPLE, frame_with, invert
+from tests.test_cli_stylize import artify
+
+
+def test_no_face_gives_exactly_the_whole_frame_cartoon_and_counts_zero():
+    frame = frame_with([])[None]
+    stylizer = FaceStylizer(invert)
+    assert np.array_equal(stylizer(frame), invert(frame))
+    assert stylizer.summary()["faces_stylized"] == 0
+
+
+def test_each_face_is_stylized_from_its_own_aligned_crop_and_blended_in(head):
+    calls = []
+
+    def whole(frames):
+        return np.zeros_like(frames)  # the frame's "cartoon": black
+
+    def face_model(crops):
+        calls.append(crops.shape)
+        return np.full_like(crops, 200)  # the face's: light grey
+
+    frame = frame_with([(head, 220, 80)])[None]
+    out = FaceStylizer(whole, face_model)(frame)[0]
+    assert calls == [(1, 256, 256, 3)]
+    ys, xs = np.nonzero(out[..., 0] > 100)
+    assert 220 <= xs.mean() <= 420 and 80 <= ys.mean() <= 280  # pasted where the face is
+    edge = out[..., 0][(out[..., 0] > 0) & (out[..., 0] < 200)]
+    assert edge.size > 200  # a feathered edge, not a hard cut
+
+
+def test_a_face_cut_by_the_border_and_the_face_limit(head):
+    stylizer = FaceStylizer(invert, options=FaceOptions(max_faces=2))
+    cut = frame_with([(head, -60, 80)])  # part of the head outside the frame
+    assert stylizer(cut[None]).shape == (1, 360, 640, 3)
+    three = frame_with([(head, 0, 80), (head, 230, 80), (head, 460, 80)], size=(360, 660))
+    stylizer = FaceStylizer(invert, options=FaceOptions(max_faces=2))
+    stylizer(three[None])
+    assert stylizer.summary()["faces_stylized"] == 2
+
+
+def test_cli_faces_and_faces_only(tiny_model, tmp_path):
+    r = artify("stylize", SAMPLE, tmp_path / "out.png", "--model", tiny_model, "--faces", "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["faces"]["faces_stylized"] == 1 and (tmp_path / "out.png").exists()
+    plain = tmp_path / "plain.png"
+    from PIL import Image
+
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(plain)
+    r = artify("stylize", plain, tmp_path / "plain-out.png", "--model", tiny_model, "--faces", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout.strip().splitlines()[-1])["faces"]["faces_stylized"] == 0
+    r = artify("stylize", SAMPLE, tmp_path / "avatars", "--model", tiny_model, "--faces-only")
+    assert r.returncode == 0, r.stderr
+    (crop,) = (tmp_path / "avatars").iterdir()
+    assert crop.name == "astronaut-eileen-collins.face-0.png" and np.asarray(Image.open(crop)).shape == (256, 256, 3)
+    r = artify("stylize", SAMPLE, tmp_path / "avatars", "--model", tiny_model, "--faces-only")
+    assert r.returncode == 1 and "face-0.png" in r.stderr  # nothing overwritten without --overwrite
