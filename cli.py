@@ -256,7 +256,7 @@ def stylize(
     if faces_only:
         from artify_stream.face_mode.avatars import write_face_crops
 
-        avatars = write_face_crops(source, output, stylizer, overwrite, size)
+        avatars = write_face_crops(source, output, stylizer, overwrite, size)  # resets its tracker per image
         if json_summary:
             typer.echo(json.dumps(avatars.to_dict()))
         else:
@@ -433,6 +433,7 @@ def evaluate(
     clip_frames: Annotated[int, typer.Option(min=2, help="Frames of each clip to measure.")] = 48,
     baseline: Annotated[Optional[list[Baseline]], typer.Option("--baseline", help="Also measure an OpenCV filter on the same data (repeatable).")] = None,
     judge: Annotated[Optional[Path], typer.Option(help="A judge file from `artify fit-judge` (default: the bundled one).")] = None,
+    faces: Annotated[bool, typer.Option("--faces", help="Also measure the model in face mode (each photo on its own), as a column 'MODEL --faces'.")] = False,
     engine: EngineOpt = BackendChoice.auto,
     precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
@@ -450,6 +451,10 @@ def evaluate(
     data = EvaluationSet.load(images, clip or [], clip_frames=clip_frames, clip_long_side=size,
                               judge=judge if judge is not None else "bundled")
     stylizers = {model: _make_engine(model, engine, precision, device, engine_cache, quiet=json_out)}
+    if faces:
+        from artify_stream.face_mode import FaceOptions, FaceStylizer
+
+        stylizers[f"{model} --faces"] = FaceStylizer(stylizers[model], options=FaceOptions(stream=False))
     stylizers.update({b.value: BASELINES[b.value] for b in baseline or []})
     sheet = out / "contact_sheet.png" if out else None
     reports = compare(stylizers, data, sheet)

@@ -29,6 +29,7 @@ class FaceOptions:
     max_faces: int = 4  # faces stylized per frame, largest first (each costs one crop through the engine)
     min_cutoff: float = 1.0  # one-euro filter: Hz of smoothing at rest (lower: steadier, more lag)
     beta: float = 0.05  # one-euro filter: how fast the smoothing lets go when the face moves
+    stream: bool = True  # frames follow each other (video, live): track and smooth; False: each on its own
 
     def __post_init__(self) -> None:
         if self.crop_size < 64 or self.crop_size % 4:
@@ -81,7 +82,8 @@ class FaceStylizer:
 
     def _faces_into(self, frame: np.ndarray, canvas: np.ndarray) -> None:
         thumb = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
-        if self._thumb is None or self._thumb.shape != thumb.shape or np.abs(thumb - self._thumb).mean() > NEW_SCENE_CHANGE:
+        if (not self.options.stream or self._thumb is None or self._thumb.shape != thumb.shape
+                or np.abs(thumb - self._thumb).mean() > NEW_SCENE_CHANGE):
             self.tracker.reset()
         self._thumb = thumb
         tracks = self.tracker.update(frame)
@@ -94,9 +96,19 @@ class FaceStylizer:
         crops = np.stack([aligned_crop(frame, m, size) for m in matrices])
         stylized = np.asarray(self.face_engine(crops)).copy()
         for track, matrix, crop in zip(tracks, matrices, stylized):
+            crop = self._match_edges(crop, aligned_crop(canvas, matrix, size))
             paste(canvas, crop, self.mask, matrix)
             self.last_faces.append((track.id, crop))
         self.face_frames += len(tracks)
+
+    def _match_edges(self, crop: np.ndarray, under: np.ndarray) -> np.ndarray:
+        """The face crop's colour moved towards the whole-frame cartoon under its feathered edge, by
+        the mean difference over that band, fading to nothing inside the face: the two stylizations
+        of the same pixels differ a little, and that difference would show as a ring."""
+        band = (self.mask > 0.1) & (self.mask < 0.9)
+        offset = under[band].astype(np.float32).mean(0) - crop[band].astype(np.float32).mean(0)
+        shifted = crop.astype(np.float32) + offset * (1.0 - self.mask)[..., None]
+        return np.clip(shifted + 0.5, 0, 255).astype(np.uint8)
 
     def summary(self) -> dict:
         return {"frames": self.frames, "faces_stylized": self.face_frames, "identities": self.identities,
