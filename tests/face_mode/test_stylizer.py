@@ -62,3 +62,22 @@ def test_cli_faces_and_faces_only(tiny_model, tmp_path):
     assert crop.name == "astronaut-eileen-collins.face-0.png" and np.asarray(Image.open(crop)).shape == (256, 256, 3)
     r = artify("stylize", SAMPLE, tmp_path / "avatars", "--model", tiny_model, "--faces-only")
     assert r.returncode == 1 and "face-0.png" in r.stderr  # nothing overwritten without --overwrite
+
+
+def test_cli_live_in_face_mode_tracks_one_face(tiny_model, tmp_path, head):
+    import av
+
+    clip = tmp_path / "cam.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for i in range(30):  # the head drifting right, 1 px a frame (a dropped frame or ten stays a small step)
+            frame = av.VideoFrame.from_ndarray(frame_with([(head, 200 + i, 80)]), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    r = artify("live", clip, "--to", tmp_path / "rec.mp4", "--model", tiny_model, "--engine", "torch", "--faces",
+               "--json")  # played at its own pace (2 s), as a camera would
+    assert r.returncode == 0, r.stderr
+    faces = json.loads(r.stdout.strip().splitlines()[-1])["faces"]
+    # How many frames are stylized depends on the CPU's load; each has the one face, one identity.
+    assert faces["identities"] == 1 and faces["faces_stylized"] == faces["frames"] > 0
