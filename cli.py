@@ -64,9 +64,19 @@ EngineOpt = Annotated[BackendChoice, typer.Option("--engine", help="auto (fastes
 PrecisionOpt = Annotated[PrecisionChoice, typer.Option("--precision", help="auto (the engine's best here) or a precision the engine runs on this device.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N (a GPU asked for and missing is an error).")]
 EngineCacheOpt = Annotated[Optional[Path], typer.Option("--engine-cache", help="Engine cache folder (default: $ARTIFY_ENGINE_CACHE or the user cache).")]
+KeepColoursOpt = Annotated[bool, typer.Option("--keep-colours", help="The model draws, the photo colours: the output's luma with the photo's flattened chroma (keeps skin tones, red birds, blue skies).")]
 FacesOpt = Annotated[bool, typer.Option("--faces", help="Face mode: detect every face (dlib), stylize it as an aligned 256 px crop and put it back with a feathered mask; tracked and smoothed in video (needs the faces extra).")]
 FaceModelOpt = Annotated[Optional[str], typer.Option("--face-model", help="Face mode: the model for the face crops (default: --model).")]
 EngineFileOpt = Annotated[Optional[Path], typer.Option("--engine-file", exists=True, dir_okay=False, help="A TensorRT-RTX engine file written by `artify export --out` (checked against --model first).")]
+
+
+def _keep_colours(stylizer, quiet: bool = False):
+    from artify_stream.colour_transfer import KeepColours
+
+    if not quiet:
+        console.print("colours kept from the photo (--keep-colours): the model's light and dark, the photo's chroma",
+                      highlight=False)
+    return KeepColours(stylizer)
 
 
 def _face_mode(stylizer, face_model: str | None, engine: BackendChoice, precision: PrecisionChoice, device: str,
@@ -210,6 +220,7 @@ def stylize(
     device: DeviceOpt = "auto",
     engine_cache: EngineCacheOpt = None,
     engine_file: EngineFileOpt = None,
+    keep_colours: KeepColoursOpt = False,
     faces: FacesOpt = False,
     faces_only: Annotated[bool, typer.Option("--faces-only", help="Write only the aligned cartoon faces, OUTPUT/NAME.face-K.png per face of each image (an avatar preview).")] = False,
     face_model: FaceModelOpt = None,
@@ -241,8 +252,8 @@ def stylize(
                            overwrite=overwrite, keep_partial=partial)
     check_video_encoder(codec)
     single = source.is_file()
-    if ray is not None and (faces or faces_only):
-        raise typer.BadParameter("--faces and --faces-only run in this process, not with --ray")
+    if ray is not None and (faces or faces_only or keep_colours):
+        raise typer.BadParameter("--faces, --faces-only and --keep-colours run in this process, not with --ray")
     if ray is not None:
         from artify_stream.cluster.batch import ClusterOptions
 
@@ -251,6 +262,8 @@ def stylize(
                         dict(backend=engine.value, precision=precision.value, cache_dir=engine_cache))
         return
     stylizer = _make_engine(model, engine, precision, device, engine_cache, quiet=json_summary, engine_file=engine_file)
+    if keep_colours:
+        stylizer = _keep_colours(stylizer, quiet=json_summary)
     if faces or faces_only:
         stylizer = _face_mode(stylizer, face_model, engine, precision, device, engine_cache, quiet=json_summary)
     if faces_only:
@@ -434,6 +447,7 @@ def evaluate(
     baseline: Annotated[Optional[list[Baseline]], typer.Option("--baseline", help="Also measure an OpenCV filter on the same data (repeatable).")] = None,
     judge: Annotated[Optional[Path], typer.Option(help="A judge file from `artify fit-judge` (default: the bundled one).")] = None,
     faces: Annotated[bool, typer.Option("--faces", help="Also measure the model in face mode (each photo on its own), as a column 'MODEL --faces'.")] = False,
+    keep_colours: Annotated[bool, typer.Option("--keep-colours", help="Also measure the model with the photo's colours kept, as a column 'MODEL --keep-colours'.")] = False,
     engine: EngineOpt = BackendChoice.auto,
     precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
@@ -455,6 +469,10 @@ def evaluate(
         from artify_stream.face_mode import FaceOptions, FaceStylizer
 
         stylizers[f"{model} --faces"] = FaceStylizer(stylizers[model], options=FaceOptions(stream=False))
+    if keep_colours:
+        from artify_stream.colour_transfer import KeepColours
+
+        stylizers[f"{model} --keep-colours"] = KeepColours(stylizers[model])
     stylizers.update({b.value: BASELINES[b.value] for b in baseline or []})
     sheet = out / "contact_sheet.png" if out else None
     reports = compare(stylizers, data, sheet)
@@ -597,6 +615,7 @@ def live(
     device: DeviceOpt = "auto",
     engine_cache: EngineCacheOpt = None,
     engine_file: EngineFileOpt = None,
+    keep_colours: KeepColoursOpt = False,
     faces: FacesOpt = False,
     face_model: FaceModelOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the final statistics as JSON.")] = False,
@@ -613,6 +632,8 @@ def live(
                       height=height, fps=fps, pixel_format=pixel_format)
     sinks = [make_sink(t, codec, bitrate, vcam_backend, overwrite) for t in to]
     stylizer = _make_engine(model, engine, precision, device, engine_cache, engine_file=engine_file)
+    if keep_colours:
+        stylizer = _keep_colours(stylizer, quiet=json_out)
     if faces:
         stylizer = _face_mode(stylizer, face_model, engine, precision, device, engine_cache, quiet=json_out)
     if json_out:
