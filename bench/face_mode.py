@@ -4,7 +4,7 @@ the seam at the mask's edge, and the jitter of the pasted face.
 
     python bench/face_mode.py --clips ../shared/data/videos/grid-*.mp4 [--model artify-draw-lite] [--size 640x360]
 
-Every clip is scaled to --size (a webcam's 640x360 by default) and run frame by frame, as live
+Every clip is scaled to fit --size (a webcam's 640x360 by default, aspect kept) and run frame by frame, as live
 mode does, through the same engine: once whole-frame, once in face mode. Figures in one run on
 this machine.
 """
@@ -47,7 +47,11 @@ def edge_ring(region: np.ndarray, width: int = 3) -> tuple[np.ndarray, np.ndarra
 
 
 def run(clip: Path, engine, size: tuple[int, int]) -> dict:
-    frames = read_frames(clip, fit=lambda w, h: size)
+    def fit(w: int, h: int) -> tuple[int, int]:  # within --size, the clip's own aspect kept
+        scale = min(size[0] / w, size[1] / h)
+        return int(w * scale) // 4 * 4, int(h * scale) // 4 * 4
+
+    frames = read_frames(clip, fit=fit)
     whole, face_out, t_whole, t_face, eyes_per_frame = [], [], [], [], []
     stylizer = FaceStylizer(engine)
     for frame in frames:
@@ -81,7 +85,7 @@ def run(clip: Path, engine, size: tuple[int, int]) -> dict:
     eyes = np.array([fe[0].mean(0) for fe in eyes_per_frame if len(fe) == 1])
     jitter = float(np.abs(np.diff(eyes, n=2, axis=0)).mean()) if len(eyes) > 3 else None
     return {
-        "clip": clip.name, "frames": len(frames), "size": f"{size[0]}x{size[1]}",
+        "clip": clip.name, "frames": len(frames), "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
         "ms_whole_p50": round(float(np.percentile(t_whole[2:], 50)), 1),
         "ms_face_mode_p50": round(float(np.percentile(t_face[2:], 50)), 1),
         "ms_face_mode_p95": round(float(np.percentile(t_face[2:], 95)), 1),
