@@ -83,12 +83,14 @@ def _face_mode(stylizer, face_model: str | None, engine: BackendChoice, precisio
                engine_cache: Path | None, quiet: bool = False):
     """The stylizer wrapped in face mode (its face crops through --face-model, else the same engine)."""
     from artify_stream.face_mode import FaceStylizer
+    from artify_stream.face_mode.detect import MIN_FACE_PX
 
     face_engine = _make_engine(face_model, engine, precision, device, engine_cache, quiet=True) if face_model else None
     wrapped = FaceStylizer(stylizer, face_engine)
     if not quiet:
         console.print(f"face mode: faces aligned at {wrapped.options.crop_size} px, detected every "
-                      f"{wrapped.options.detect_every} frames (faces from about 80 px wide), up to {wrapped.options.max_faces} a frame",
+                      f"{wrapped.options.detect_every} frames (faces from about {MIN_FACE_PX} px wide), up to "
+                      f"{wrapped.options.max_faces} a frame",
                       highlight=False)
     return wrapped
 
@@ -755,7 +757,7 @@ def bench(
             b = r.build
             table.add_row(r.engine, r.precision, r.size, "built, not run", "",
                           f"TensorRT-RTX {b['tensorrt_rtx']}: {b['engine_mb']} MB in {b['build_seconds']} s; graph vs "
-                          f"eager fp32: max {b['parity_max_levels']}, p99.9 {b['parity_p99_9_levels']:.1f} levels")
+                          f"eager fp32: max {b['parity_max_levels']}, p99.9 {b['parity_p99_9_levels']} levels")
         elif r.error:
             table.add_row(r.engine, r.precision, r.size, "[red]failed[/]", "", r.error[:60])
         else:

@@ -29,6 +29,14 @@ def stylized_size(name: str, width: int, height: int, rotation: int, long_side: 
     return size
 
 
+def box_iou(a: tuple, b: tuple) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes."""
+    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def output_size(width: int, height: int, rotation: int, long_side: int | None) -> tuple[int, int]:
     """Displayed (rotated) size bounded by long_side, rounded to even for 4:2:0 encoders."""
     if rotation % 180:

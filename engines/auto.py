@@ -70,11 +70,12 @@ class MachineFacts:
 
 def tensorrt_rtx_problem() -> str | None:
     """Why a TensorRT-RTX engine cannot run here (no GPU, a GPU it does not target, no extra); None when it can."""
+    from engines.tensorrt_rtx_build import INSTALL, PACKAGE
     from engines.tensorrt_rtx_engine import gpu_problem
 
     problem = gpu_problem(torch.device("cuda"))
-    if problem is None and importlib.util.find_spec("tensorrt_rtx") is None:
-        problem = "TensorRT-RTX is not installed (pip install 'artify-stream[tensorrt-rtx]')"
+    if problem is None and importlib.util.find_spec(PACKAGE) is None:
+        problem = f"TensorRT-RTX is not installed ({INSTALL})"
     return problem
 
 

@@ -84,14 +84,10 @@ class RtxTargets(str, Enum):
         """TensorRT-RTX's ComputeCapability names, empty for the builder's default."""
         return () if self is RtxTargets.portable else ("SM75", "SM80", "SM86", "SM89", "SM120")
 
-    @property
-    def compute_capabilities(self) -> tuple[tuple[int, int], ...]:
-        """(major, minor) of the GPUs an engine for these targets runs on (12.x: every Blackwell RTX)."""
-        ampere_on = ((8, 0), (8, 6), (8, 7), (8, 9), (12, 0), (12, 1))
-        return (((7, 5),) if self is RtxTargets.portable_turing else ()) + ampere_on
-
     def runs_on(self, capability: tuple[int, int]) -> bool:
-        return capability in self.compute_capabilities or capability[0] >= 12
+        """Whether an engine for these targets runs on a GPU of this (major, minor) compute capability."""
+        turing = ((7, 5),) if self is RtxTargets.portable_turing else ()
+        return capability in (*turing, (8, 0), (8, 6), (8, 7), (8, 9)) or capability[0] >= 12  # 12.x: Blackwell
 
 
 _CPU_AND_CUDA = {"cpu": ("fp32", "bf16"), "cuda": ("fp32", "fp16", "bf16")}

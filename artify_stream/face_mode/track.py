@@ -13,6 +13,7 @@ import numpy as np
 
 from artify_stream.face_mode.align import aligned_crop, alignment
 from artify_stream.face_mode.detect import Landmarks, detect_faces, landmarks_in
+from artify_stream.geometry import box_iou
 
 MATCH_IOU = 0.3
 #: A followed face whose small aligned crop changes by more than this (mean grey levels) from one
@@ -50,13 +51,6 @@ class OneEuroFilter:
         self.value = a * x + (1 - a) * self.value
         self.time = t
         return self.value.astype(np.float32)
-
-
-def _iou(a: tuple, b: tuple) -> float:
-    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass
@@ -126,8 +120,8 @@ class FaceTracker:
         found = detect_faces(rgb, self.upsample, self.max_faces)
         kept, unmatched = [], list(found)
         for track in sorted(self.tracks, key=lambda tr: tr.id):
-            best = max(unmatched, key=lambda f: _iou(f.box, track.face.box), default=None)
-            if best is not None and _iou(best.box, track.face.box) >= MATCH_IOU:
+            best = max(unmatched, key=lambda f: box_iou(f.box, track.face.box), default=None)
+            if best is not None and box_iou(best.box, track.face.box) >= MATCH_IOU:
                 unmatched.remove(best)
                 track.face, track.lost, track.probe = best, False, self._probe(rgb, best)
                 kept.append(track)

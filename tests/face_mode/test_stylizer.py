@@ -39,10 +39,20 @@ def test_a_face_cut_by_the_border_and_the_face_limit(head):
     stylizer = FaceStylizer(invert, options=FaceOptions(max_faces=2))
     cut = frame_with([(head, -60, 80)])  # part of the head outside the frame
     assert stylizer(cut[None]).shape == (1, 360, 640, 3)
+    assert stylizer.summary()["faces_stylized"] == 1  # found and pasted back (the crop's outside reflected)
     three = frame_with([(head, 0, 80), (head, 230, 80), (head, 460, 80)], size=(360, 660))
     stylizer = FaceStylizer(invert, options=FaceOptions(max_faces=2))
     stylizer(three[None])
     assert stylizer.summary()["faces_stylized"] == 2
+
+
+def test_a_batch_of_frames_gives_what_the_frames_one_by_one_give(head):
+    """A video batch (4 frames on a GPU): each frame's faces are pasted where that frame has them."""
+    frames = np.stack([frame_with([(head, 200 + 12 * i, 80)]) for i in range(3)])
+    batched = FaceStylizer(invert)(frames)
+    single = FaceStylizer(invert)
+    one_by_one = np.concatenate([single(frames[i:i + 1]) for i in range(3)])
+    assert np.array_equal(batched, one_by_one)
 
 
 def test_cli_faces_and_faces_only(tiny_model, tmp_path):
