@@ -12,6 +12,9 @@ Two switches beyond the paper, both recorded in every model file:
   conv (kernel a multiple of the stride: even overlap, no checkerboard), so no conv runs at full
   resolution; the inner down- and up-stage then keep the half resolution. The full-resolution convs
   were ~60% of the lite model's CPU time at 640x360 (measured with ONNX Runtime's profiler).
+- `photo_chroma=n`: the network draws lightness; the output's chroma is the photo's, averaged
+  over n x n blocks and interpolated back (`with_photo_chroma`). Part of the graph, so every
+  engine (ONNX, TensorRT, compile) runs it fused.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from torch.nn import functional as F
 
 from artify_stream.generator_config import GeneratorConfig
 
-__all__ = ["SIZE_MULTIPLE", "Generator", "GeneratorConfig", "ResidualBlock", "ResizeConv"]
+__all__ = ["SIZE_MULTIPLE", "Generator", "GeneratorConfig", "ResidualBlock", "ResizeConv", "luma", "with_photo_chroma"]
 
 #: Height and width must be multiples of this (two stride-2 stages).
 SIZE_MULTIPLE = 4
@@ -105,4 +108,24 @@ class Generator(nn.Module):
         x = self.down(x)
         x = self.residual(x)
         x = self.up(x)
-        return torch.sigmoid(self.to_rgb(x))
+        drawn = torch.sigmoid(self.to_rgb(x))
+        if self.config.photo_chroma:
+            return with_photo_chroma(drawn, rgb, self.config.photo_chroma)
+        return drawn
+
+
+#: Rec. 601 luma weights: what "lightness" means to the drawing and what the photo's chroma is taken against.
+LUMA = (0.299, 0.587, 0.114)
+
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, 1, H, W)."""
+    return rgb[:, 0:1] * LUMA[0] + rgb[:, 1:2] * LUMA[1] + rgb[:, 2:3] * LUMA[2]
+
+
+def with_photo_chroma(drawn: torch.Tensor, photo: torch.Tensor, block: int) -> torch.Tensor:
+    """The drawing's luma plus the photo's chroma (RGB minus its luma) averaged over block x block
+    cells: flat colour areas that keep the photo's hues; borders and shading come from the drawing."""
+    flat = F.avg_pool2d(photo, block)
+    flat = F.interpolate(flat, size=photo.shape[-2:], mode="bilinear", align_corners=False)
+    return (luma(drawn) + flat - luma(flat)).clamp(0.0, 1.0)

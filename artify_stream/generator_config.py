@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from artify_stream.errors import ConfigError
 
 UPSAMPLING = ("transposed", "resize")
+PHOTO_CHROMA_BLOCKS = (0, 2, 4)  # divisors of the size multiple, so the blocks tile every frame
 #: Bounds a model file's header must respect (a damaged or hostile header must not allocate terabytes).
 MAX_WIDTH, MAX_BLOCKS, MAX_KERNEL = 1024, 64, 15
 
@@ -24,6 +25,10 @@ class GeneratorConfig:
     #: The first conv has stride 2 and the last is a 4x4 stride-2 transposed conv, so that no conv
     #: runs at full resolution (a CPU-speed switch for lite students; last_kernel is then unused).
     strided_ends: bool = False
+    #: 0: the network paints its own colours. n (2 or 4): it draws lightness only (shading, borders,
+    #: ink) and the colour (chroma) is the photo's, averaged over n x n blocks: the person's skin
+    #: tone and the scene's hues cannot drift to the cartoons' palette (the fidelity issue's recipe).
+    photo_chroma: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.residual_blocks <= MAX_BLOCKS:
@@ -34,11 +39,17 @@ class GeneratorConfig:
                 raise ConfigError(f"{name} must be odd and in [1, {MAX_KERNEL}], got {k}")
         if not 1 <= self.base_width <= MAX_WIDTH:
             raise ConfigError(f"base_width must be in [1, {MAX_WIDTH}], got {self.base_width}")
+        if self.photo_chroma not in PHOTO_CHROMA_BLOCKS:
+            raise ConfigError(f"photo_chroma must be one of {PHOTO_CHROMA_BLOCKS}, got {self.photo_chroma}")
         if self.upsample not in UPSAMPLING:
             raise ConfigError(f"upsample must be one of {UPSAMPLING}, got {self.upsample!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def same_weights_as(self, other: GeneratorConfig) -> bool:
+        """Whether a state dict of one loads into the other (photo_chroma adds no weights)."""
+        return replace(self, photo_chroma=0) == replace(other, photo_chroma=0)
 
     @classmethod
     def from_dict(cls, data: dict) -> GeneratorConfig:

@@ -4,7 +4,7 @@ from torch import nn
 
 from artify_stream.errors import ConfigError
 from artify_stream.generator import Generator, GeneratorConfig, ResidualBlock, ResizeConv
-from engines.fused import FusedStylizer
+from artify_stream.fused import FusedStylizer
 
 
 def test_paper_layout():
@@ -106,3 +106,33 @@ def test_config_from_a_header_is_type_checked():
     for bad in ({"base_width": "64"}, {"separable": 1}, {"residual_blocks": True}, {"depth": 3}):
         with pytest.raises(ConfigError):
             GeneratorConfig.from_dict(bad)
+
+
+def test_photo_chroma_keeps_the_photos_hues_whatever_the_weights_draw():
+    """A red bird stays red: with photo_chroma the network only draws lightness."""
+    torch.manual_seed(0)
+    photo = torch.full((1, 3, 32, 32), 0.4)
+    photo[:, 0, :, :16] = 0.6  # a red left half, a blue right half (muted: no channel clips)
+    photo[:, 2, :, 16:] = 0.6
+    own = Generator(GeneratorConfig(residual_blocks=1, base_width=8)).eval()
+    kept = Generator(GeneratorConfig(residual_blocks=1, base_width=8, photo_chroma=4)).eval()
+    kept.load_state_dict(own.state_dict())
+    with torch.no_grad():
+        drawn, coloured = own(photo), kept(photo)
+    from artify_stream.generator import luma
+
+    # Same lightness where nothing clips; the chroma (RGB minus luma) is the photo's away from the border.
+    inner = (slice(None), slice(None), slice(4, 28), slice(2, 12))
+    chroma = (coloured - luma(coloured))[inner].mean(dim=(2, 3))
+    photo_chroma = (photo - luma(photo))[inner].mean(dim=(2, 3))
+    assert torch.allclose(chroma, photo_chroma, atol=0.03)
+    assert coloured[0, 0, 10, 5] > coloured[0, 2, 10, 5] and coloured[0, 2, 10, 28] > coloured[0, 0, 10, 28]
+    assert torch.allclose(luma(coloured), luma(drawn).clamp(0, 1), atol=0.15)
+
+
+def test_photo_chroma_adds_no_weights_and_checks_its_block():
+    plain, kept = GeneratorConfig(), GeneratorConfig(photo_chroma=4)
+    assert plain.same_weights_as(kept) and not plain.same_weights_as(GeneratorConfig(base_width=32))
+    assert Generator(plain).state_dict().keys() == Generator(kept).state_dict().keys()
+    with pytest.raises(ConfigError, match="photo_chroma"):
+        GeneratorConfig(photo_chroma=3)

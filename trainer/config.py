@@ -26,6 +26,7 @@ SUPERPIXEL_METHODS = ("slic", "felzenszwalb", "meanshift")
 SUPERPIXEL_COLOURS = ("mean", "adaptive")
 STRUCTURE_SPACES = ("features", "pixels")
 DIFF_AUGMENT_OPS = ("color", "translation", "cutout")
+CRITIC_COLOURS = ("rgb", "lightness")
 EFFNET_BLOCKS = 16  # EfficientNet-Lite0 has blocks 0-15
 EFFNET_TAP_BLOCK = 10  # 112 channels at 1/16 resolution: mid-level structure, not texture
 
@@ -175,6 +176,7 @@ class TrainConfig(RunConfigFile):
     projected_weight: float = 0.0  # a D on frozen EfficientNet-Lite0 features (Projected GANs)
     projected_taps: tuple[int, ...] = (2, 4, 10)  # the blocks it looks at (1/4, 1/8, 1/16 resolution)
     diff_augment: str = ""  # DiffAugment ops for every D's reals and fakes: "color,translation,cutout"
+    critic_colour: str = "rgb"  # or "lightness": every D sees luma only (goes with generator photo_chroma)
     edge_promoting: bool = True  # edge-smoothed cartoons are fakes for every D (the paper's loss)
     gan_loss: str = "bce"
     spectral_norm: bool = False
@@ -216,6 +218,7 @@ class TrainConfig(RunConfigFile):
             (self.superpixel_segments >= 2, "superpixel_segments must be >= 2"),
             (self.structure_space in STRUCTURE_SPACES, f"structure_space must be one of {STRUCTURE_SPACES}"),
             (self.d_width >= 1, "d_width must be >= 1"),
+            (self.critic_colour in CRITIC_COLOURS, f"critic_colour must be one of {CRITIC_COLOURS}, got {self.critic_colour!r}"),
             (self.edge_kernel >= 1 and self.edge_kernel % 2 == 1, "edge_kernel must be odd and positive"),
             (self.video_frame_step >= 1, "video_frame_step must be >= 1"),
         ]

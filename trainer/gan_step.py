@@ -49,7 +49,7 @@ class Training(EpochRun):
         self.content = build_content_features(cfg.backbone, self.content_weights, cfg.content_layer).to(self.device)
         self.critics = build_critics(cfg.discriminators, cfg.d_width, cfg.spectral_norm, cfg.d_lr or cfg.lr,
                                      cfg.betas, self.device, self.wrap, cfg.diff_augment, cfg.projected_taps,
-                                     self.content_weights)
+                                     self.content_weights, lightness_only=cfg.critic_colour == "lightness")
         if self.channels_last:
             for module in (self.content, *(c.module for c in self.critics.values())):
                 module.to(memory_format=torch.channels_last)

@@ -125,6 +125,27 @@ def test_critics_one_per_view_and_frozen_means_no_weight_grads():
     assert all(p.requires_grad for p in critics["rgb"].module.parameters())
 
 
+def test_lightness_only_critics_cannot_tell_a_recoloured_picture_apart():
+    """critic_colour=lightness: the same drawing in the cartoons' peach or the photo's own colours
+    looks the same to every D, so the palette is no cue for G to copy."""
+    critics = build_critics({"rgb": 1.0, "projected": 1.0}, width=8, spectral_norm=True, lr=1e-3, betas=(0.5, 0.99),
+                            device=torch.device("cpu"), lightness_only=True)
+    gray_weights = random_gray_weights()
+    drawing = 0.3 + 0.4 * picture_batch()  # room for new hues without clipping
+    from artify_stream.generator import luma
+
+    rolled = drawing.roll(1, dims=1)
+    recoloured = luma(drawing) + rolled - luma(rolled)  # new hues, the same lightness
+    same_luma = torch.allclose(luma(recoloured), luma(drawing), atol=1e-5)
+    for critic in critics.values():
+        seen, seen_recoloured = critic.view(drawing, gray_weights), critic.view(recoloured, gray_weights)
+        assert seen.shape == drawing.shape
+        assert torch.allclose(seen[:, 0], seen[:, 2])
+        assert same_luma and torch.allclose(seen, seen_recoloured, atol=0.02)
+    rgb = build_critics({"rgb": 1.0}, width=8, spectral_norm=True, lr=1e-3, betas=(0.5, 0.99), device=torch.device("cpu"))
+    assert not torch.allclose(rgb["rgb"].view(drawing, gray_weights), rgb["rgb"].view(recoloured, gray_weights), atol=0.02)
+
+
 def test_spectral_norm_discriminator_has_no_batch_norm():
     d = Discriminator(3, 8, spectral_norm=True)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
