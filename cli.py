@@ -720,7 +720,8 @@ def bench(
     import json
 
     from artify_stream.registry import load_model
-    from engines.auto import MachineFacts, resolve_device
+    from artify_stream.devices import resolve_device
+    from engines.auto import MachineFacts
     from engines.benchmark import bench_specs, records_as_dicts, run_benchmark, unavailable_records
     from engines.cache import EngineCache
     from engines.shapes import parse_size
@@ -728,7 +729,7 @@ def bench(
     size_list = [parse_size(s) for s in sizes.split(",") if s.strip()]
     names = list(FORMATS) if engines.strip() == "all" else [e.strip() for e in engines.split(",") if e.strip()]
     facts = MachineFacts.gather()
-    dev = resolve_device(device, facts)
+    dev = resolve_device(device, facts.cuda)
     model_file = load_model(model)
     if not json_out:
         console.print(f"model {model_file.path.name}, {dev}, batch {batch}; warming each engine up before timing")

@@ -15,7 +15,8 @@ import tempfile
 from artify_stream.generator import Generator, GeneratorConfig
 from artify_stream.model_file import load_model_file, save_model_file
 from artify_stream.registry import bundled_models
-from engines.auto import MachineFacts, resolve_device
+from artify_stream.devices import resolve_device
+from engines.auto import MachineFacts
 from engines.benchmark import bench_specs, run_benchmark
 from engines.formats import BACKENDS
 from engines.cache import EngineCache
@@ -32,7 +33,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     facts = MachineFacts.gather()
-    device = resolve_device(args.device, facts)
+    device = resolve_device(args.device, facts.cuda)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     engines = list(BACKENDS) if args.engines == "all" else args.engines.split(",")
     specs = bench_specs(engines, device, facts)

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 
 import torch
 
+from artify_stream.devices import cpu_has_bf16, resolve_device
 from artify_stream.errors import EngineError
 from engines.base import Engine, EngineSpec
 from engines.cache import EngineCache
 from engines.cpu_ranking import rank_cpu_engines
 from engines.formats import FORMATS, PRECISIONS, default_precision, engine_format, runnable_precisions
 from engines.light import PROBE_SIZE, cpu_probe_key
-from engines.torch_engine import check_device
 
 log = logging.getLogger(__name__)
 
@@ -79,25 +79,10 @@ def tensorrt_rtx_problem() -> str | None:
     return problem
 
 
-def cpu_has_bf16() -> bool:
-    """True where oneDNN has native bf16 kernels (AVX-512 BF16 / AMX); emulated bf16 is slower than fp32."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 @dataclass(frozen=True)
 class Choice:
     spec: EngineSpec
     reason: str
-
-
-def resolve_device(device: str, facts: MachineFacts) -> str:
-    if device == "auto":
-        return "cuda" if facts.cuda else "cpu"
-    check_device(device)
-    return device
 
 
 def explicit_choice(backend: str, precision: str, device: str, facts: MachineFacts) -> Choice:
@@ -105,7 +90,7 @@ def explicit_choice(backend: str, precision: str, device: str, facts: MachineFac
     fmt = engine_format(backend)
     if precision != "auto" and precision not in PRECISIONS:
         raise EngineError(f"unknown precision {precision!r}; choose auto, {', '.join(PRECISIONS)}")
-    device = resolve_device(device, facts)
+    device = resolve_device(device, facts.cuda)
     device_type = device.split(":")[0]
     if precision == "auto":
         precision = default_precision(fmt, device_type, facts.cpu_bf16)
@@ -200,7 +185,7 @@ def choose(backend: str, precision: str, device: str, facts: MachineFacts, model
         return [explicit_choice(backend, precision, device, facts)]
     if precision != "auto" and precision not in PRECISIONS:
         raise EngineError(f"unknown precision {precision!r}; choose auto, {', '.join(PRECISIONS)}")
-    device = resolve_device(device, facts)
+    device = resolve_device(device, facts.cuda)
     if device.startswith("cuda"):
         return gpu_candidates(precision, device, facts)
     if precision == "fp16":

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "ARTIFY_ENGINE_CACHE"
 ENTRY_FILE = "entry.json"
-# Bump when the fused graph (engines/fused.py) changes meaning, so old entries stop matching.
+# Bump when the fused graph (artify_stream/fused.py) changes meaning, so old entries stop matching.
 GRAPH_VERSION = 2  # 2: casts before the transposes (TensorRT-RTX)
 
 

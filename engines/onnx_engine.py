@@ -20,7 +20,7 @@ from artify_stream.errors import EngineError
 from artify_stream.generator import Generator
 from engines.base import DeviceEngine, EngineSpec
 from engines.cache import EngineCache, device_name
-from engines.fused import FusedStylizer
+from artify_stream.fused import FusedStylizer
 from engines.onnx_session import ARTIFACT, INPUT, OUTPUT, import_onnxruntime, onnx_cache_key, open_session
 from engines.shapes import ShapeRange
 from engines.torch_engine import fused_module

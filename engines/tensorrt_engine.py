@@ -26,7 +26,7 @@ from artify_stream.generator import Generator
 from engines.base import DTYPES, DeviceEngine, EngineSpec
 from engines.cache import CacheKey, EngineCache, device_name, library_versions
 from engines.formats import FORMATS
-from engines.fused import frames_to_model, model_to_frames, padded
+from artify_stream.fused import frames_to_model, model_to_frames, padded
 from engines.shapes import ShapeRange
 from engines.verify import probe_frames, verify_engine
 

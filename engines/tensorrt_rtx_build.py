@@ -35,7 +35,7 @@ from artify_stream.errors import EngineError
 from artify_stream.model_file import ModelFile
 from engines.cache import ENTRY_FILE, CacheKey, EngineCache, library_versions
 from engines.formats import FORMATS, RtxTargets
-from engines.fused import FusedStylizer
+from artify_stream.fused import FusedStylizer
 from engines.onnx_engine import export_onnx
 from engines.onnx_session import INPUT, OUTPUT, open_session
 from engines.shapes import ShapeRange

@@ -16,7 +16,7 @@ import torch
 from artify_stream.errors import EngineError
 from artify_stream.generator import Generator
 from engines.base import EngineSpec
-from engines.fused import FusedStylizer
+from artify_stream.fused import FusedStylizer
 
 PROBE_HW = (38, 54)  # small, and not a multiple of 4: the padding is part of what is checked
 

@@ -79,7 +79,7 @@ class Distillation(EpochRun):
     def _teacher_figures(self) -> dict:
         """The teacher's own figures on the validation set: what the student is measured against."""
         from artify_stream.evaluation import evaluate
-        from engines.fused import FusedStylizer
+        from artify_stream.fused import FusedStylizer
 
         stylizer = FusedStylizer(self.teacher)
         with torch.no_grad(), self._autocast():

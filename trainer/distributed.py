@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from artify_stream.errors import ConfigError, EngineError
-from engines.torch_engine import check_device
+from artify_stream.devices import resolve_device
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,10 @@ class Distributed:
         return cls(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def resolve_device(requested: str | None, dist: Distributed) -> torch.device:
-    """auto: the GPU if there is one; a device asked for and missing is an error (the engines' rule)."""
-    if requested in (None, "auto"):
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
+def training_device(requested: str | None, dist: Distributed) -> torch.device:
+    """The runtime's device rule (`resolve_device`), then this rank's GPU when several processes train."""
     try:
-        device = check_device(requested)
+        device = torch.device(resolve_device(requested))
     except EngineError as exc:
         raise ConfigError(str(exc)) from None
     if device.type == "cuda":

@@ -24,11 +24,11 @@ from artify_stream.evaluation import EvaluationSet, evaluate
 from artify_stream.evaluation.inputs import evaluation_image
 from artify_stream.generator import Generator
 from artify_stream.model_file import save_model_file
-from engines.auto import cpu_has_bf16
-from engines.fused import FusedStylizer
+from artify_stream.devices import cpu_has_bf16
+from artify_stream.fused import FusedStylizer
 from trainer.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from trainer.data import load_photos, split_photos
-from trainer.distributed import (Distributed, data_parallel_wrapper, end_process_group, resolve_device, start_process_group,
+from trainer.distributed import (Distributed, data_parallel_wrapper, end_process_group, start_process_group, training_device,
                                  wait_for_every_rank)
 from trainer.monitor import SilentProgress, TrainingLog, sample_grid, save_grid
 from trainer.run_folder import RunPaths, check_run_folder
@@ -61,7 +61,7 @@ class EpochRun:
         self.config = config
         self.paths = RunPaths(Path(run_dir))
         self.dist = Distributed.from_env()
-        self.device = resolve_device(device, self.dist)
+        self.device = training_device(device, self.dist)
         self.amp_dtype = resolve_precision(config.precision, self.device)
         self.command = command
         self.progress = progress if (progress is not None and self.dist.is_main) else SilentProgress()
@@ -108,7 +108,7 @@ class EpochRun:
 
         start = load_model(name_or_path)
         weights = start.build_generator(self.device).state_dict()
-        if start.config == self.config.generator:
+        if start.config.same_weights_as(self.config.generator):
             self.generator.load_state_dict(weights)
             taken = len(weights)
         elif self.config.init_matching:

@@ -56,7 +56,7 @@ def test_auto_bench_and_explicit_choices_read_the_table():
 
 def test_verification_refuses_an_engine_that_computes_something_else():
     from artify_stream.generator import Generator
-    from engines.fused import FusedStylizer
+    from artify_stream.fused import FusedStylizer
 
     torch.manual_seed(0)
     generator = Generator(TINY).eval()
