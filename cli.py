@@ -25,7 +25,7 @@ from rich.logging import RichHandler  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
 from artify_stream import signals  # noqa: E402
-from artify_stream.cluster.segments import DEFAULT_SEGMENT_SECONDS  # noqa: E402
+from artify_stream.segments.cut import DEFAULT_SEGMENT_SECONDS  # noqa: E402
 from artify_stream.errors import ArtifyError  # noqa: E402
 from artify_stream.video import GPU_BATCH, VideoOptions  # noqa: E402
 from engines.formats import FORMATS, BackendChoice, PrecisionChoice, RtxTargets  # noqa: E402
@@ -257,7 +257,7 @@ def stylize(
     if ray is not None and (faces or faces_only or keep_colours):
         raise typer.BadParameter("--faces, --faces-only and --keep-colours run in this process, not with --ray")
     if ray is not None:
-        from artify_stream.cluster.batch import ClusterOptions
+        from frontends.cluster.driver import ClusterOptions
 
         cluster = ClusterOptions(address=ray, workers=workers, segment_seconds=segment_seconds)
         _stylize_on_ray(source, output, model, options, cluster, side_by_side, json_summary,
@@ -340,7 +340,7 @@ def _stylize_on_ray(source: Path, output: Path, model, options, cluster, side_by
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from artify_stream.cluster.batch import RayBatch
+    from frontends.cluster.driver import RayBatch
 
     batch = RayBatch(model, engine_options, options, cluster, side_by_side=side_by_side)
     show = _file_line(single=False, quiet=json_summary)
@@ -826,8 +826,8 @@ def web_app(
     engine_cache: EngineCacheOpt = None,
 ) -> None:
     """A local web page for photos, clips, the webcam and a comparison of every model (needs the `app` extra)."""
-    from artify_stream.webapp.config import AppConfig
-    from artify_stream.webapp.shelf import ModelShelf, check_models_dir
+    from frontends.webapp.config import AppConfig
+    from frontends.webapp.shelf import ModelShelf, check_models_dir
 
     try:
         import gradio  # noqa: F401
@@ -836,7 +836,7 @@ def web_app(
     config = AppConfig(host=host, port=port, models_dir=models)
     check_models_dir(models)
     shelf = ModelShelf(models, dict(backend=engine.value, precision=precision.value, device=device, cache_dir=engine_cache))
-    from artify_stream.webapp.page import serve
+    from frontends.webapp.page import serve
 
     console.print(f"models: {', '.join(shelf.names)}", highlight=False)
     console.print(f"open http://{host}:{port} (Ctrl-C stops it)", highlight=False)

@@ -2,7 +2,7 @@
 
 A run writes NAME.partial.EXT; a run that continues one writes .NAME.partial.resume.EXT (the
 kept GOPs first) until it can take the partial's place. Both the one-process pipeline
-(`artify_stream.video`) and the cluster's segment joiner (`artify_stream.cluster.join`) follow this.
+(`artify_stream.video`) and the cluster's segment joiner (`artify_stream.segments.join`) follow this.
 """
 
 from __future__ import annotations

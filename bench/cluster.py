@@ -26,7 +26,7 @@ from pathlib import Path
 
 import av
 
-from artify_stream.cluster.batch import ClusterOptions, RayBatch
+from frontends.cluster.driver import ClusterOptions, RayBatch
 from artify_stream.video import VideoOptions
 
 SAMPLE = Path(__file__).resolve().parents[1] / "artify_stream" / "samples" / "big-buck-bunny-5s.mp4"

@@ -9,9 +9,9 @@ import av
 import numpy as np
 import pytest
 
-from artify_stream.cluster.batch import ClusterOptions, RayBatch
-from artify_stream.cluster.segments import SegmentPlan, check_frames
-from artify_stream.cluster.stylize_segment import stylize_segment
+from frontends.cluster.driver import ClusterOptions, RayBatch
+from artify_stream.segments.cut import SegmentPlan, check_frames
+from artify_stream.segments.stylize import stylize_segment
 from artify_stream.errors import InputError
 from artify_stream.outputs import partial_path
 from artify_stream.video import VideoOptions, VideoPipeline

@@ -15,7 +15,7 @@ from pathlib import Path
 import av
 import pytest
 
-from artify_stream.cluster.batch import ClusterOptions, RayBatch
+from frontends.cluster.driver import ClusterOptions, RayBatch
 from artify_stream.media_io import CompleteGops
 from artify_stream.outputs import partial_path
 from artify_stream.video import VideoOptions, VideoPipeline

@@ -22,8 +22,8 @@ from artify_stream.errors import ArtifyError, InputError
 from artify_stream.geometry import fit_long_side
 from artify_stream.images import is_image_path, read_image, write_image, LoadedImage
 from artify_stream.video import VideoOptions, VideoPipeline, is_video_path
-from artify_stream.webapp.config import AppConfig
-from artify_stream.webapp.shelf import ModelShelf
+from frontends.webapp.config import AppConfig
+from frontends.webapp.shelf import ModelShelf
 
 COMPARE_BASELINE = "cv2.stylization"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import av
 import numpy as np
 
-from artify_stream.cluster.segments import ClipSpec, EncodedSegment, PacketData, Segment
+from artify_stream.segments.cut import ClipSpec, EncodedSegment, PacketData, Segment
 from artify_stream.engine_api import as_engine
 from artify_stream.media_io import configure_video_encoder, frame_slot
 from artify_stream.video import GPU_BATCH

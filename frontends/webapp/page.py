@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 
 from artify_stream.errors import ArtifyError
-from artify_stream.webapp import jobs
-from artify_stream.webapp.config import AppConfig
-from artify_stream.webapp.shelf import ModelShelf
+from frontends.webapp import jobs
+from frontends.webapp.config import AppConfig
+from frontends.webapp.shelf import ModelShelf
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,11 @@ import av
 
 from artify_stream.atomic import atomic_path
 from artify_stream.batch import BatchReport, FileResult, batch_pairs, settled_already
-from artify_stream.cluster.connect import ClusterError, connect
-from artify_stream.cluster.join import SegmentJoiner
-from artify_stream.cluster.segments import (DEFAULT_SEGMENT_SECONDS, ClipSpec, EncodedSegment, Segment, SegmentPlan,
+from frontends.cluster.connect import ClusterError, connect
+from artify_stream.segments.join import SegmentJoiner
+from artify_stream.segments.cut import (DEFAULT_SEGMENT_SECONDS, ClipSpec, EncodedSegment, Segment, SegmentPlan,
                                             check_frames)
-from artify_stream.cluster.worker import INPUT, Failed, StylizedImage, StylizeWorker
+from frontends.cluster.worker import INPUT, Failed, StylizedImage, StylizeWorker
 from artify_stream.errors import ArtifyError, OutputError
 from artify_stream.geometry import stylized_size
 from artify_stream.output_lock import OutputLock

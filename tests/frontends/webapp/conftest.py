@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from artify_stream.webapp.config import AppConfig
-from artify_stream.webapp.shelf import ModelShelf
+from frontends.webapp.config import AppConfig
+from frontends.webapp.shelf import ModelShelf
 
 gradio = pytest.importorskip("gradio", reason="the app extra (gradio) is not installed: pip install -e '.[app]'")
 
@@ -39,7 +39,7 @@ def app_models(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def app_server(app_models):
     """(url, page, config): the page served until the session ends."""
-    from artify_stream.webapp.page import serve
+    from frontends.webapp.page import serve
 
     config = AppConfig(port=free_port(), models_dir=app_models, max_upload_mib=5, max_image_pixels=2_000_000,
                        default_size=256)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import av
 
-from artify_stream.cluster.segments import ClipSpec, EncodedSegment, PacketData
+from artify_stream.segments.cut import ClipSpec, EncodedSegment, PacketData
 from artify_stream.errors import OutputError
 from artify_stream.output_lock import OutputLock
 from artify_stream.media_io import CompleteGops, CopiedStreams, add_video_encoder, open_input, open_output

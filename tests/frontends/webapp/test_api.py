@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.conftest import make_picture
 from tests.media import write_clip
-from tests.webapp.conftest import TINY_NAME
+from tests.frontends.webapp.conftest import TINY_NAME
 
 pytest.importorskip("gradio_client", reason="gradio_client is not installed: pip install -e '.[app]'")
 

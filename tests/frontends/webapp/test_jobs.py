@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from artify_stream.errors import InputError
-from artify_stream.webapp import jobs
-from artify_stream.webapp.config import AppConfig
-from artify_stream.webapp.shelf import ModelShelf
+from frontends.webapp import jobs
+from frontends.webapp.config import AppConfig
+from frontends.webapp.shelf import ModelShelf
 from tests.conftest import make_picture
-from tests.webapp.conftest import ENGINE, TINY_NAME
+from tests.frontends.webapp.conftest import ENGINE, TINY_NAME
 
 
 @pytest.fixture(scope="module")

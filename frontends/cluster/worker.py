@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from artify_stream.cluster.segments import ClipSpec, EncodedSegment, Segment
+from artify_stream.segments.cut import ClipSpec, EncodedSegment, Segment
 
 INPUT = "<input>"  # stands for the driver's path in a worker's messages; the driver puts it back
 
@@ -65,7 +65,7 @@ class StylizeWorker:
         return self.line
 
     def stylize_segment(self, spec: ClipSpec, segment: Segment) -> EncodedSegment | Failed:
-        from artify_stream.cluster.stylize_segment import stylize_segment
+        from artify_stream.segments.stylize import stylize_segment
         from artify_stream.errors import ArtifyError
 
         try:

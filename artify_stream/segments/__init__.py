@@ -1,0 +1,8 @@
+"""A clip cut at keyframes into segments that stylize independently, then joined into one file.
+
+    cut.py      ClipSpec (the clip's plan) and Segment: packets read once, cut at keyframes
+    stylize.py  one segment's packets -> frames -> the engine -> encoded packets
+    join.py     the encoded segments, in order, into the output with the source's other streams
+
+Used by the Ray front end (segments on many nodes); nothing here needs Ray.
+"""
