@@ -8,10 +8,12 @@ left by an interrupted run is continued. The first interruption ends the batch.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from artify_stream.signals import stop_exit_code
 from artify_stream.errors import ArtifyError, InputError, OutputError, OutputExists
 from artify_stream.images import is_image_path
 from artify_stream.output_lock import is_our_partial
@@ -22,6 +24,7 @@ from artify_stream.video import VideoOptions, VideoPipeline, VideoReport, is_vid
 log = logging.getLogger(__name__)
 
 STATUSES = ("done", "skipped", "failed", "interrupted", "incomplete")
+FAILING = ("failed", "interrupted", "incomplete")  # a batch with any of these exits non-zero
 
 
 @dataclass
@@ -37,8 +40,31 @@ class FileResult:
 
 
 @dataclass
+class NodeFigures:
+    """What one machine did in a batch (one entry when the batch ran in this process)."""
+
+    frames: int = 0
+    segments: int = 0
+    images: int = 0
+    busy_s: float = 0.0
+    retries: int = 0
+
+    def to_dict(self) -> dict:
+        return {"frames": self.frames, "segments": self.segments, "images": self.images,
+                "busy_s": round(self.busy_s, 3), "fps": round(self.frames / self.busy_s, 2) if self.busy_s else 0.0,
+                "retries": self.retries}
+
+
+@dataclass
 class BatchReport:
+    """What `artify stylize` did, here or on a Ray cluster (the same report, printed the same way)."""
+
     results: list[FileResult] = field(default_factory=list)
+    engine: str = ""  # which engine ran and why
+    workers: int = 1
+    seconds: float = 0.0
+    nodes: dict[str, NodeFigures] = field(default_factory=dict)  # filled by the cluster run
+    faces: dict | None = None  # face mode's summary, when it was on
 
     def counts(self) -> dict[str, int]:
         return {s: sum(r.status == s for r in self.results) for s in STATUSES}
@@ -50,11 +76,26 @@ class BatchReport:
     @property
     def ok(self) -> bool:
         counts = self.counts()
-        return not (counts["failed"] or counts["interrupted"] or counts["incomplete"])
+        return not any(counts[s] for s in FAILING)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every file is done or skipped; a stop's own code when interrupted; else 1."""
+        if self.interrupted:
+            return stop_exit_code()
+        return 0 if self.ok else 1
 
     def to_dict(self) -> dict:
+        extra = {"faces": self.faces} if self.faces is not None else {}
         return {"files": [r.to_dict() for r in self.results], "videos": [r.video for r in self.results if r.video],
-                **self.counts()}
+                **self.counts(), "engine": self.engine, "workers": self.workers, "seconds": round(self.seconds, 3),
+                "nodes": {k: v.to_dict() for k, v in self.nodes.items()}, **extra}
+
+    def summary(self, single: bool) -> dict:
+        """What `--json` prints: one file's own report (a clip's figures), else the whole batch's."""
+        if single and self.results and self.results[0].video:
+            return {**self.results[0].video, **({"faces": self.faces} if self.faces is not None else {})}
+        return self.to_dict()
 
 
 def is_media_path(path: Path) -> bool:
@@ -145,7 +186,7 @@ class BatchStylizer:
         interruption ends the batch."""
         source, output = Path(source), Path(output)
         pairs = batch_pairs(source, output)
-        report = BatchReport()
+        report, start = BatchReport(), time.perf_counter()
         if source.is_file():
             result = self.one(source, output)
             if result.status == "skipped":
@@ -153,6 +194,7 @@ class BatchStylizer:
             report.results.append(result)
             if on_file:
                 on_file(result)
+            report.seconds = time.perf_counter() - start
             return report
         for src, dst in pairs:
             try:
@@ -164,4 +206,5 @@ class BatchStylizer:
                 on_file(result)
             if result.status == "interrupted":
                 break
+        report.seconds = time.perf_counter() - start
         return report

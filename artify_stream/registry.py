@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from artify_stream.errors import ModelFileError
-from artify_stream.model_file import MODEL_SUFFIX, ModelFile, load_model_file
+from artify_stream.model_file import MODEL_SUFFIX, ModelFile, ModelRef, read_model_ref
 
 log = logging.getLogger(__name__)
 
@@ -48,5 +48,14 @@ def resolve_model_path(name_or_path: str | Path | None) -> Path:
     return models[str(name_or_path)]
 
 
-def load_model(name_or_path: str | Path | None = None) -> ModelFile:
-    return load_model_file(resolve_model_path(name_or_path))
+def resolve_model(name_or_path: str | Path | ModelRef | None = None) -> ModelRef:
+    """`--model` resolved once, at the edge: the file found, read, hashed and its header checked."""
+    if isinstance(name_or_path, ModelRef):
+        return name_or_path
+    path = resolve_model_path(name_or_path)
+    bundled = path.parent == BUNDLED_DIR
+    return read_model_ref(path, name=path.name[: -len(MODEL_SUFFIX)] if bundled else str(name_or_path or path))
+
+
+def load_model(name_or_path: str | Path | ModelRef | None = None) -> ModelFile:
+    return resolve_model(name_or_path).load()

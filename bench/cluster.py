@@ -21,6 +21,9 @@ import json
 import tempfile
 import threading
 import time
+from artify_stream.registry import resolve_model
+from engines.formats import BackendChoice, PrecisionChoice
+from frontends.engine_for import EngineChoice
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,7 +33,7 @@ from frontends.cluster.driver import ClusterOptions, RayBatch
 from artify_stream.video import VideoOptions
 
 SAMPLE = Path(__file__).resolve().parents[1] / "artify_stream" / "samples" / "big-buck-bunny-5s.mp4"
-ENGINE = dict(backend="torch", precision="fp32")
+ENGINE = EngineChoice(BackendChoice.torch, PrecisionChoice.fp32)  # no CPU timing probe: fast to build
 
 
 def write_looped_clip(path: Path, seconds: float, size: tuple[int, int], fps: int, gop: int) -> int:
@@ -80,7 +83,7 @@ class RssSampler:
 
 
 def run(model: str, clip: Path, out: Path, workers: int, segment_seconds: float, long_side: int | None) -> dict:
-    batch = RayBatch(model, ENGINE, VideoOptions(long_side=long_side, overwrite=True),
+    batch = RayBatch(resolve_model(model), ENGINE, VideoOptions(long_side=long_side, overwrite=True),
                      ClusterOptions(address="local", workers=workers, segment_seconds=segment_seconds, local_cpus=2))
     first_frames: list[float] = []
     cpu0, wall0 = time.process_time(), time.perf_counter()

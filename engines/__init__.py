@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from artify_stream.model_file import ModelFile
+    from artify_stream.model_file import ModelFile, ModelRef
     from engines.base import Engine, EngineSpec
     from engines.cache import EngineCache
     from engines.shapes import ShapeRange
@@ -58,7 +58,7 @@ def build_engine(model_file: ModelFile, spec: EngineSpec, cache: EngineCache, sh
 
 
 def create_engine(
-    model: ModelFile | str | Path | None = None,
+    model: ModelRef | ModelFile | str | Path | None = None,
     backend: str = "auto",
     precision: str = "auto",
     device: str = "auto",
@@ -66,13 +66,14 @@ def create_engine(
     shapes: ShapeRange | None = None,
     engine_file: str | Path | None = None,
 ) -> Engine:
-    """Build an engine for a model file (path, bundled name, loaded ModelFile or None for the default).
+    """Build an engine for a model: a `ModelRef` resolved at the edge (what the front ends pass), a
+    loaded ModelFile, or, for scripts, a path, a bundled name or None (the default), resolved here once.
 
     `backend="auto"` tries the fastest option this machine has and falls back, with a warning,
     only when a build fails; a named backend is built as asked or raises EngineError.
     """
-    from artify_stream.model_file import ModelFile, file_sha256, load_model_file
-    from artify_stream.registry import resolve_model_path
+    from artify_stream.model_file import ModelFile
+    from artify_stream.registry import resolve_model
     from engines.cache import EngineCache
     from engines.first_run import prepare_in_child, worth_a_child
     from engines.light import light_engine, wants_light_engine
@@ -81,17 +82,16 @@ def create_engine(
     engine_file = Path(engine_file) if engine_file is not None else None
     if isinstance(model, ModelFile):
         return built_engine(model, backend, precision, device, cache, shapes, engine_file)
-    path = resolve_model_path(model)
-    sha256 = file_sha256(path)
+    ref = resolve_model(model)
     if engine_file is not None:
-        return built_engine(load_model_file(path), backend, precision, device, cache, shapes, engine_file)
-    light = light_engine(path, sha256, backend, precision, device, cache)
+        return built_engine(ref.load(), backend, precision, device, cache, shapes, engine_file)
+    light = light_engine(ref, backend, precision, device, cache)
     if light is None and shapes is None and wants_light_engine(backend, precision, device) and worth_a_child() \
-            and prepare_in_child(path, backend, precision, cache.root):
-        light = light_engine(path, sha256, backend, precision, device, cache)
+            and prepare_in_child(ref, backend, precision, cache.root):
+        light = light_engine(ref, backend, precision, device, cache)
     if light is not None:  # a cached ONNX graph on the CPU: no torch in this process
         return light
-    return built_engine(load_model_file(path), backend, precision, device, cache, shapes)
+    return built_engine(ref.load(), backend, precision, device, cache, shapes)
 
 
 def built_engine(model_file: ModelFile, backend: str, precision: str, device: str, cache: EngineCache,

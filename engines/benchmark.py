@@ -147,3 +147,30 @@ def run_benchmark(model_file: ModelFile, sizes: list[tuple[int, int]], specs: li
 
 def records_as_dicts(records: list[BenchRecord]) -> list[dict]:
     return [asdict(r) for r in records]
+
+
+def engine_names(text: str) -> list[str]:
+    """`--engines`: "all" or a comma-separated list of the table's names (an unknown one is an error)."""
+    from engines.formats import FORMATS
+
+    names = list(FORMATS) if text.strip() == "all" else [e.strip() for e in text.split(",") if e.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise EngineError(f"--engines: unknown engine(s) {', '.join(unknown)}; choose all or from {', '.join(FORMATS)}")
+    return names
+
+
+def benchmark(model_file: ModelFile, sizes: list[tuple[int, int]], engines: list[str], device: str, cache: EngineCache,
+              batch: int = 1, seconds: float = 2.0) -> list[BenchRecord]:
+    """`artify bench`: every engine of `engines` at every size; those this machine lacks say why, and
+    TensorRT-RTX, where it builds but cannot run, reports its builds."""
+    facts = MachineFacts.gather()
+    specs = bench_specs(engines, device, facts)
+    records = unavailable_records(engines, sizes, device, facts, specs)
+    if "tensorrt-rtx" in engines and facts.tensorrt_rtx_problem is not None:
+        from engines.tensorrt_rtx_build import rtx_version
+
+        if rtx_version() is not None:  # it builds here though it cannot run: report the builds
+            records = [r for r in records if r.engine != "tensorrt-rtx"]
+            records += rtx_build_records(model_file, sizes, cache, batch)
+    return records + run_benchmark(model_file, sizes, specs, device, cache, batch=batch, seconds=seconds)

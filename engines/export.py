@@ -41,3 +41,23 @@ def export_rtx_engine(model_file: ModelFile, precision: str, cache: EngineCache,
     if out is not None:
         built.engine_file().write(out)
     return built
+
+
+def export(model_file: ModelFile, backend: str, precision: str, device: str, cache: EngineCache, shapes: ShapeRange,
+           rtx_targets=None, out: Path | None = None) -> tuple[Path, str]:
+    """`artify export`: the engine built ahead of time into the cache; (its path, a line saying what was built).
+    A TensorRT-RTX engine builds on any machine and may also be written to `out` to ship."""
+    from engines.auto import MachineFacts, explicit_choice
+
+    fmt = FORMATS.get(backend)
+    if fmt is not None and fmt.builds_without_device:
+        from engines.tensorrt_rtx_build import metadata_summary
+
+        rtx_precision = fmt.default_precision["cuda"] if precision == "auto" else precision
+        built = export_rtx_engine(model_file, rtx_precision, cache, shapes, rtx_targets, out)
+        line = f"{'cached' if built.cache_hit else 'built'} {fmt.name}: {metadata_summary(built.metadata, built.timing)}"
+        return (out if out is not None else built.path), line
+    if out is not None:
+        raise EngineError(f"--out writes a tensorrt-rtx engine file; --engine {backend} is kept in the cache only")
+    spec = explicit_choice(backend, precision, device, MachineFacts.gather()).spec
+    return export_engine(model_file, spec, cache, shapes), f"built {spec.label()} for {shapes.label()}"

@@ -13,6 +13,10 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from artify_stream.model_file import ModelRef
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +26,16 @@ def worth_a_child() -> bool:
     return "torch" not in sys.modules
 
 
-def prepare_in_child(model_path: Path, backend: str, precision: str, cache_root: Path) -> bool:
-    """Probe and export in a child process; False (with a warning) when it failed."""
+def prepare_in_child(model: ModelRef, backend: str, precision: str, cache_root: Path) -> bool:
+    """Probe and export in a child process, the model's bytes on its stdin (the file is not read
+    again); False (with a warning) when it failed."""
     log.info("first run of %s on this machine: timing the CPU engines and exporting its ONNX graph "
-             "in a child process (later runs start from the engine cache, without torch)", Path(model_path).name)
-    command = [sys.executable, "-m", "engines.first_run", str(model_path), backend, precision, str(cache_root)]
-    child = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+             "in a child process (later runs start from the engine cache, without torch)", model.name)
+    command = [sys.executable, "-m", "engines.first_run", str(model.path), model.sha256, backend, precision, str(cache_root)]
+    child = subprocess.run(command, input=model.data, capture_output=True)
     if child.returncode != 0:
-        said = (child.stderr.strip().splitlines() or [f"exit {child.returncode}"])[-1]
-        log.warning("preparing %s in a child process failed (%s); doing it in this one", Path(model_path).name, said)
+        said = (child.stderr.decode(errors="replace").strip().splitlines() or [f"exit {child.returncode}"])[-1]
+        log.warning("preparing %s in a child process failed (%s); doing it in this one", model.name, said)
         return False
     return True
 
@@ -38,13 +43,14 @@ def prepare_in_child(model_path: Path, backend: str, precision: str, cache_root:
 def main(argv: list[str]) -> int:
     """The child: the full path of `create_engine` (probe, export, cache) for one model."""
     from artify_stream.errors import ArtifyError
-    from artify_stream.model_file import load_model_file
+    from artify_stream.model_file import model_ref_from_bytes
     from engines import built_engine
     from engines.cache import EngineCache
 
-    model_path, backend, precision, cache_root = argv
+    model_path, sha256, backend, precision, cache_root = argv
     try:
-        built_engine(load_model_file(Path(model_path)), backend, precision, "cpu", EngineCache(cache_root))
+        model = model_ref_from_bytes(Path(model_path), sys.stdin.buffer.read(), sha256)
+        built_engine(model.load(), backend, precision, "cpu", EngineCache(cache_root))
     except ArtifyError as exc:
         print(exc, file=sys.stderr)
         return 1

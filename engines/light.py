@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from artify_stream.model_file import ModelRef
 from engines.cache import CacheKey, EngineCache, device_name, library_versions
 from engines.cpu_ranking import rank_cpu_engines
 from engines.formats import FORMATS, EngineSpec
@@ -42,7 +43,7 @@ def wants_light_engine(backend: str, precision: str, device: str) -> bool:
     return torch_free and precision in ("auto", "fp32")
 
 
-def light_engine(model_path: Path, model_sha256: str, backend: str, precision: str, device: str,
+def light_engine(model: ModelRef, backend: str, precision: str, device: str,
                  cache: EngineCache) -> HostOnnxEngine | None:
     """The torch-free engine for this request, or None when the full path must decide or build."""
     if not wants_light_engine(backend, precision, device):
@@ -50,7 +51,7 @@ def light_engine(model_path: Path, model_sha256: str, backend: str, precision: s
     if backend != "auto":
         reason = "asked for"
     else:
-        timings = cache.read_json(cpu_probe_key(model_sha256, precision), "timings.json")
+        timings = cache.read_json(cpu_probe_key(model.sha256, precision), "timings.json")
         if not timings:
             return None
         specs = [EngineSpec(*label.split(" on ")[0].split(" "), "cpu") for label in timings]
@@ -58,7 +59,7 @@ def light_engine(model_path: Path, model_sha256: str, backend: str, precision: s
         if not ranked or not FORMATS[ranked[0].backend].torch_free:
             return None
         reason = f"{why}, at {PROBE_SIZE[0]}x{PROBE_SIZE[1]}"
-    key = onnx_cache_key(model_sha256, "fp32", device_name("cpu"))
+    key = onnx_cache_key(model.sha256, "fp32", device_name("cpu"))
     path = cache.lookup(key, FORMATS["onnx"].artifact)
     if path is None:
         return None
@@ -68,5 +69,5 @@ def light_engine(model_path: Path, model_sha256: str, backend: str, precision: s
         log.warning("cached ONNX graph %s does not load (%s); exporting again", path, exc)
         cache.invalidate(key)
         return None
-    log.debug("%s: the cached ONNX graph runs without torch", model_path)
+    log.debug("%s: the cached ONNX graph runs without torch", model.name)
     return HostOnnxEngine(session, EngineSpec("onnx", "fp32", "cpu"), cache.entry_dir(key), reason)

@@ -54,3 +54,10 @@ def engine_report(cache: EngineCache) -> dict:
                                     **({"build_seconds": e["timing"]["build_seconds"]} if "build_seconds" in e.get("timing", {}) else {})}
                                    for e in entries]},
     }
+
+
+def machine_report(cache: EngineCache) -> dict:
+    """`artify info`: the engines' facts and the media libraries' (FFmpeg codecs) in one report."""
+    from artify_stream.media_info import media_report
+
+    return {**engine_report(cache), **media_report()}

@@ -192,6 +192,7 @@ class TrainConfig(RunConfigFile):
     tv_weight: float = 0.0
     colour_weight: float = 0.0  # AnimeGANv2 YUV colour loss against the photo
     region_colour_weight: float = 0.0  # YUV means of 8x8 regions kept: the photo's colours (and skin tones)
+    blotch_weight: float = 0.0  # no lightness spread the photo does not have (no patches on evenly lit skin)
     gray_style_weight: float = 0.0  # AnimeGANv2 Gram loss, grayscale output vs grayscale cartoons
     temporal_weight: float = 0.0  # compound regularization: G(T(x) + noise) = T(G(x))
     ema_decay: float = 0.0  # 0: off; else the model file holds the EMA of G's weights
@@ -228,7 +229,7 @@ class TrainConfig(RunConfigFile):
                        f"diff_augment takes ops from {DIFF_AUGMENT_OPS}, got {self.diff_augment!r}"))
         weights = ("content_weight", "adversarial_weight", "surface_weight", "texture_weight", "projected_weight",
                    "structure_weight",
-                   "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "region_colour_weight", "gray_style_weight", "temporal_weight")
+                   "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "region_colour_weight", "blotch_weight", "gray_style_weight", "temporal_weight")
         checks += [(getattr(self, w) >= 0, f"{w} must be >= 0, got {getattr(self, w)}") for w in weights]
         self._raise_first_failed(checks)
 

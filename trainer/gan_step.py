@@ -192,6 +192,8 @@ class Training(EpochRun):
                 terms["colour"] = cfg.colour_weight * L.colour_loss(fake, photo)
             if cfg.region_colour_weight:
                 terms["region_colour"] = cfg.region_colour_weight * L.region_colour_loss(fake, photo)
+            if cfg.blotch_weight:
+                terms["blotch"] = cfg.blotch_weight * L.blotch_loss(fake, photo)
             if temporal is not None:
                 change, output_of_changed = temporal
                 terms["temporal"] = cfg.temporal_weight * L.temporal_loss(output_of_changed, change.warp(fake))

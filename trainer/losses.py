@@ -85,6 +85,26 @@ def region_colour_loss(output: torch.Tensor, photo: torch.Tensor, cell: int = 8)
     return F.l1_loss(a, b)
 
 
+def local_spread(luma: torch.Tensor, window: int = 8) -> torch.Tensor:
+    """Standard deviation of lightness in window x window cells (stride window/2): how patchy a region is."""
+    mean = F.avg_pool2d(luma, window, stride=window // 2)
+    square = F.avg_pool2d(luma * luma, window, stride=window // 2)
+    return (square - mean * mean).clamp_min(1e-6).sqrt()
+
+
+def blotch_loss(output: torch.Tensor, photo: torch.Tensor, window: int = 8, slack: float = 0.02,
+                ratio: float = 1.5) -> torch.Tensor:
+    """Lightness spread the output adds where the photo has none: black-and-peach patches on evenly lit
+    (dark) skin, a mossy forest turned into black blobs. A cell may be `ratio` times as spread as the
+    photo is in it or a neighbouring cell (plus `slack`): cells at the photo's edges are spread
+    already, so ink along real edges costs nothing; patches on evenly lit skin do."""
+    from artify_stream.generator import luma
+
+    allowed = F.max_pool2d(local_spread(luma(photo.float()), window), 3, stride=1, padding=1)
+    added = local_spread(luma(output.float()), window) - ratio * allowed - slack
+    return added.clamp_min(0.0).mean()
+
+
 def gram(features: torch.Tensor) -> torch.Tensor:
     n, c, h, w = features.shape
     f = features.float().reshape(n, c, h * w)

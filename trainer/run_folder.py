@@ -60,3 +60,17 @@ def check_run_folder(root: Path) -> None:
         raise OutputError(f"{root}: cannot create the run folder ({exc.strerror or exc})") from exc
     if not os.access(root, os.W_OK):
         raise OutputError(f"{root}: the run folder is not writable")
+
+
+def pack_model(source: Path, output: Path, half: bool = True, overwrite: bool = False) -> Path:
+    """`artify pack-model`: a run folder's model (or a model file) as a standalone file to ship."""
+    from artify_stream.model_file import MODEL_SUFFIX, load_model_file, save_model_file
+    from artify_stream.outputs import check_output
+
+    source, output = Path(source), Path(output)
+    model_path = source / "model.safetensors" if source.is_dir() else source
+    if output.suffix != MODEL_SUFFIX:
+        raise OutputError(f"{output}: a model file's name ends in {MODEL_SUFFIX}")
+    check_output(output, overwrite, inputs=[model_path], min_free=0)
+    model = load_model_file(model_path)
+    return save_model_file(output, model.build_generator(), model.metadata, half=half)

@@ -173,7 +173,7 @@ class PreviewSink:
         cv2.destroyAllWindows()
 
 
-def make_sink(text: str, codec: str = "libx264", bitrate: int | None = None, vcam_backend: str | None = None,
+def make_sink(text: str, codec: str = EncoderSettings.codec, bitrate: int | None = None, vcam_backend: str | None = None,
               overwrite: bool = False):
     """SINK as the user wrote it: vcam[:DEVICE], preview, rtsp:// / rtmp:// / udp:// URL, or a file path."""
     if text == "vcam" or text.startswith("vcam:"):

@@ -18,25 +18,26 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
 from artify_stream.atomic import atomic_path
-from artify_stream.batch import BatchReport, FileResult, batch_pairs, settled_already
+from artify_stream.batch import BatchReport, FileResult, NodeFigures, batch_pairs, settled_already
 from frontends.cluster.connect import ClusterError, connect
 from artify_stream.segments.join import SegmentJoiner
 from artify_stream.segments.cut import (DEFAULT_SEGMENT_SECONDS, ClipSpec, EncodedSegment, Segment, SegmentPlan,
                                             check_frames)
 from frontends.cluster.worker import INPUT, Failed, StylizedImage, StylizeWorker
+from frontends.engine_for import EngineChoice
 from artify_stream.errors import ArtifyError, OutputError
 from artify_stream.geometry import stylized_size
 from artify_stream.output_lock import OutputLock
 from artify_stream.media_io import display_rotation, encoder_time_base, expected_frames, frame_rate, open_input
 from artify_stream.outputs import check_output, partial_path, same_file
 from artify_stream.partial_video import keepable_gops
-from artify_stream.registry import resolve_model_path
+from artify_stream.model_file import ModelRef
 from artify_stream.timeline import Retiming
 from artify_stream.video import VideoOptions, VideoReport, is_video_path
 
@@ -59,32 +60,6 @@ class ClusterOptions:
             raise ClusterError(f"--workers must be >= 1, got {self.workers}")
         if self.segment_seconds < 0:
             raise ClusterError(f"--segment-seconds must be >= 0, got {self.segment_seconds}")
-
-
-@dataclass
-class NodeFigures:
-    frames: int = 0
-    segments: int = 0
-    images: int = 0
-    busy_s: float = 0.0
-    retries: int = 0  # tasks of this node's workers sent again elsewhere after a worker died
-
-    def to_dict(self) -> dict:
-        return {"frames": self.frames, "segments": self.segments, "images": self.images,
-                "busy_s": round(self.busy_s, 3), "fps": round(self.frames / self.busy_s, 2) if self.busy_s else 0.0,
-                "retries": self.retries}
-
-
-@dataclass
-class ClusterReport(BatchReport):
-    nodes: dict[str, NodeFigures] = field(default_factory=dict)
-    engine: str = ""
-    workers: int = 0
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        return {**super().to_dict(), "engine": self.engine, "workers": self.workers, "seconds": round(self.seconds, 3),
-                "nodes": {k: v.to_dict() for k, v in self.nodes.items()}}
 
 
 @dataclass
@@ -118,10 +93,10 @@ class _Task:
 
 
 class RayBatch:
-    def __init__(self, model: str | None, engine_options: dict, options: VideoOptions, cluster: ClusterOptions,
+    def __init__(self, model: ModelRef, engine_choice: EngineChoice, options: VideoOptions, cluster: ClusterOptions,
                  image_long_side: int | None = None, side_by_side: bool = False) -> None:
-        self.model_path = resolve_model_path(model)
-        self.engine_options = engine_options
+        self.model = model
+        self.engine_choice = engine_choice
         self.options = options
         self.cluster = cluster
         self.image_long_side = image_long_side if image_long_side is not None else options.long_side
@@ -138,10 +113,9 @@ class RayBatch:
                            **resources)(StylizeWorker)
         # Once; each node fetches it once. Kept referenced for the whole run: a restarted actor needs it again
         # (what Ray's warning about constructor arguments in the object store is about).
-        self._model_ref = model = ray.put(self.model_path.read_bytes())
-        options = dict(self.engine_options, device="cuda" if gpus else "cpu")
-        return [actor.remote(model, self.model_path.name, options, self.image_long_side, self.side_by_side)
-                for _ in range(count)]
+        self._model_in_store = model = ray.put(self.model)  # the resolved reference, its bytes inside
+        choice = self.engine_choice.on("cuda" if gpus else "cpu")
+        return [actor.remote(model, choice, self.image_long_side, self.side_by_side) for _ in range(count)]
 
     def _clip_spec(self, container, source: Path, output: Path) -> tuple[ClipSpec, int | None]:
         video = container.streams.video[0]
@@ -196,7 +170,7 @@ class RayBatch:
     # ---- the run ----------------------------------------------------------------------------------
     def run(self, source: Path, output: Path, on_file: Callable[[FileResult], None] | None = None,
             on_frames: Callable[[int, str], None] | None = None,
-            on_start: Callable[[int], None] | None = None) -> ClusterReport:
+            on_start: Callable[[int], None] | None = None) -> BatchReport:
         """`on_start(total frames)` once the work is known; `on_frames(n, node)` as a node finishes frames."""
         source, output = Path(source), Path(output)
         pairs = batch_pairs(source, output)
@@ -210,7 +184,7 @@ class _Run:
         self.batch, self.options, self.cluster = batch, batch.options, batch.cluster
         self.pairs, self.single = pairs, single
         self.on_file, self.on_frames, self.on_start = on_file, on_frames, on_start
-        self.report = ClusterReport()
+        self.report = BatchReport()
         self.clips: list[_Clip] = []
         self.not_started: deque[tuple[Path, Path]] = deque()
         self.pending_images: list[tuple[Path, Path]] = []  # sent, not back: for the Ctrl-C summary
@@ -224,7 +198,7 @@ class _Run:
         if self.on_frames and count:
             self.on_frames(count, node)
 
-    def go(self) -> ClusterReport:
+    def go(self) -> BatchReport:
         start = time.perf_counter()
         for src, dst in self.pairs:
             if (settled := settled_already(src, dst, self.options.overwrite)) is None:

@@ -1,4 +1,4 @@
-"""The Ray actor: one engine, built once from the model's bytes, stylizing shipped images and clip segments."""
+"""The Ray actor: one engine, built once from the driver's model reference, stylizing shipped images and clip segments."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from artify_stream.model_file import ModelRef
 from artify_stream.segments.cut import ClipSpec, EncodedSegment, Segment
+from frontends.engine_for import EngineChoice
 
 INPUT = "<input>"  # stands for the driver's path in a worker's messages; the driver puts it back
 
@@ -46,16 +48,15 @@ def node_name() -> str:
 class StylizeWorker:
     """Wrapped by `ray.remote` in `batch.py` (so this module imports without Ray)."""
 
-    def __init__(self, model_bytes: bytes, model_name: str, engine_options: dict, image_long_side: int | None,
+    def __init__(self, model: ModelRef, engine_choice: EngineChoice, image_long_side: int | None,
                  side_by_side: bool) -> None:
-        from engines import create_engine, engine_line
+        from frontends.engine_for import describe, engine_for
 
         self.folder = Path(tempfile.mkdtemp(prefix="artify-worker-"))
-        model_path = self.folder / model_name
-        model_path.write_bytes(model_bytes)
-        self.device = engine_options.get("device", "cpu")
-        self.engine = create_engine(model_path, **engine_options)  # the engine cache is per node
-        self.line = engine_line(self.engine)
+        self.device = engine_choice.device
+        # The driver's resolved reference, bytes and hash inside: no file to read, nothing to hash.
+        self.engine = engine_for(model, engine_choice)  # the engine cache is per node
+        self.line = describe(self.engine)
         self.image_long_side = image_long_side
         self.side_by_side = side_by_side
         self.node = node_name()

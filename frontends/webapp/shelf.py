@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artify_stream.errors import ConfigError, InputError
-from artify_stream.model_file import MODEL_SUFFIX
+from artify_stream.model_file import MODEL_SUFFIX, read_model_ref
 from artify_stream.registry import DEFAULT_MODEL, SUPERSEDED, bundled_models
+from frontends.engine_for import EngineChoice, describe, engine_for
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class ShelfEngine:
 class ModelShelf:
     """Bundled models first (the default on top), then the model files in `models_dir`."""
 
-    def __init__(self, models_dir: Path | None = None, engine_options: dict | None = None) -> None:
+    def __init__(self, models_dir: Path | None = None, engine_choice: EngineChoice = EngineChoice()) -> None:
         self.paths: dict[str, Path] = {}
         bundled = bundled_models()
         for name in sorted(bundled, key=lambda n: (n != DEFAULT_MODEL, n in SUPERSEDED, n)):
@@ -33,7 +34,7 @@ class ModelShelf:
             for path in sorted(Path(models_dir).glob(f"*{MODEL_SUFFIX}")):
                 name = path.name[: -len(MODEL_SUFFIX)]
                 self.paths[name if name not in self.paths else f"{Path(models_dir).name}/{name}"] = path
-        self.engine_options = engine_options or {}
+        self.engine_choice = engine_choice
         self._engines: dict[str, ShelfEngine] = {}
         self._build_lock = threading.Lock()
         #: Held for every engine call: engines reuse their buffers, so two requests must never share one.
@@ -56,14 +57,13 @@ class ModelShelf:
         return self.paths[name]
 
     def engine(self, name: str) -> ShelfEngine:
-        """The model's engine, built on first use (and cached on disk by the engine cache)."""
+        """The model's engine, built on first use (and cached on disk by the engine cache); the
+        model file is read and hashed once, here, when the page first asks for it."""
         path = self.path(name)
         with self._build_lock:
             if name not in self._engines:
-                from engines import create_engine, engine_line
-
-                built = create_engine(path, **self.engine_options)
-                self._engines[name] = ShelfEngine(built, engine_line(built))
+                built = engine_for(read_model_ref(path, name), self.engine_choice)
+                self._engines[name] = ShelfEngine(built, describe(built))
             return self._engines[name]
 
 

@@ -66,19 +66,20 @@ def test_a_cached_graph_runs_in_a_process_without_torch(tiny_model, tmp_path):
 
 
 def test_auto_opens_the_cached_graph_only_when_its_probe_picked_onnx(tiny_model, tmp_path):
-    from artify_stream.model_file import file_sha256
+    from artify_stream.model_file import read_model_ref
 
     cache = EngineCache(tmp_path / "cache")
-    sha = file_sha256(tiny_model)
+    model = read_model_ref(tiny_model)
+    sha = model.sha256
     create_engine(tiny_model, "onnx", "fp32", "cpu", cache_dir=cache.root)  # the graph is cached
-    assert light_engine(tiny_model, sha, "auto", "auto", "cpu", cache) is None  # no probe yet: the full path times
+    assert light_engine(model, "auto", "auto", "cpu", cache) is None  # no probe yet: the full path times
     cache.write_json(cpu_probe_key(sha, "auto"), "timings.json", timings(10.0, 20.0))
-    assert light_engine(tiny_model, sha, "auto", "auto", "cpu", cache) is None  # torch is much faster here
+    assert light_engine(model, "auto", "auto", "cpu", cache) is None  # torch is much faster here
     cache.write_json(cpu_probe_key(sha, "auto"), "timings.json", timings(16.6, 20.2))
-    engine = light_engine(tiny_model, sha, "auto", "auto", "cpu", cache)
+    engine = light_engine(model, "auto", "auto", "cpu", cache)
     assert isinstance(engine, HostOnnxEngine) and "without torch" in engine.reason
-    assert light_engine(tiny_model, sha, "auto", "bf16", "cpu", cache) is None  # ONNX runs fp32 on the CPU
-    assert light_engine(tiny_model, sha, "torch", "auto", "cpu", cache) is None
+    assert light_engine(model, "auto", "bf16", "cpu", cache) is None  # ONNX runs fp32 on the CPU
+    assert light_engine(model, "torch", "auto", "cpu", cache) is None
     assert json.loads((engine.cache_path / "entry.json").read_text())["key"]["backend"] == "onnx"
 
 

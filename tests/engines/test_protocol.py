@@ -11,14 +11,15 @@ from engines.base import Engine
 
 
 def engine_kinds(tiny_model, tmp_path):
-    from artify_stream.model_file import load_model_file
+    from artify_stream.model_file import read_model_ref
     from engines.light import light_engine
 
-    model = load_model_file(tiny_model)
+    ref = read_model_ref(tiny_model)
+    model = ref.load()
     cache = EngineCache(tmp_path / "cache")
     yield "torch", build_engine(model, EngineSpec("torch", "fp32", "cpu"), cache)
     yield "onnx", build_engine(model, EngineSpec("onnx", "fp32", "cpu"), cache)
-    yield "onnx without torch", light_engine(tiny_model, model.sha256, "onnx", "fp32", "cpu", cache)
+    yield "onnx without torch", light_engine(ref, "onnx", "fp32", "cpu", cache)
     for name, baseline in BASELINES.items():
         yield name, baseline
     yield "a plain function", as_engine(lambda frames: 255 - frames)

@@ -9,6 +9,9 @@ import av
 import numpy as np
 import pytest
 
+from artify_stream.registry import resolve_model
+from engines.formats import BackendChoice, PrecisionChoice
+from frontends.engine_for import EngineChoice
 from frontends.cluster.driver import ClusterOptions, RayBatch
 from artify_stream.segments.cut import SegmentPlan, check_frames
 from artify_stream.segments.stylize import stylize_segment
@@ -18,7 +21,7 @@ from artify_stream.video import VideoOptions, VideoPipeline
 from engines import create_engine
 from tests.media import cut_with_edit_list, damage_video_packets, probe, write_clip
 
-ENGINE = dict(backend="torch", precision="fp32")
+ENGINE = EngineChoice(BackendChoice.torch, PrecisionChoice.fp32)  # no CPU timing probe: fast to build
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def test_segments_joined_in_any_order_match_the_one_process_run(engine, tiny_mod
     src = tmp_path / "in.mp4"
     write_clip(src, frames=60, audio=True, vfr=True, gop=7)
     VideoPipeline(engine, VideoOptions()).run(src, tmp_path / "whole.mp4")
-    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
+    batch = RayBatch(resolve_model(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
     order = list(range(sum(1 for _ in SegmentPlan(src, 1))))
     random.Random(3).shuffle(order)  # workers finish in any order; the joiner keeps the clip's
     clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4", order=order)
@@ -67,7 +70,7 @@ def test_segments_joined_in_any_order_match_the_one_process_run(engine, tiny_mod
 def test_an_interrupted_join_leaves_a_partial_the_next_run_continues(engine, tiny_model, tmp_path):
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     write_clip(src, frames=50, audio=True, gop=5)
-    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
+    batch = RayBatch(resolve_model(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
     first, _ = _join(batch, engine, src, dst, stop_after=2)  # Ctrl-C after two segments were joined
     assert first.report.partial == partial_path(dst) and not dst.exists()
     assert len(probe(partial_path(dst))["video_pts"]) == 20  # playable, the frames so far
@@ -84,7 +87,7 @@ def test_an_edit_list_cut_joins_to_the_frames_it_shows(engine, tiny_model, tmp_p
     write_clip(whole, frames=60, fps=25, gop=10)
     hidden = cut_with_edit_list(whole, src, start_s=0.6)
     VideoPipeline(engine, VideoOptions()).run(src, tmp_path / "one.mp4")
-    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=0.4))
+    batch = RayBatch(resolve_model(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=0.4))
     clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4")
     assert hidden == 5 and len(segments) > 2
     clip.report.hidden_frames = clip.plan.hidden  # as the driver does when the clip is complete
@@ -97,7 +100,7 @@ def test_a_segment_that_lost_frames_is_a_clear_error(engine, tmp_path):
     write_clip(src, frames=20, gop=5)
     segment = next(iter(SegmentPlan(src, 1)))
     segment.packets = segment.packets[:-2]  # as an open GOP or damaged packets would
-    batch = RayBatch(None, ENGINE, VideoOptions(), ClusterOptions())
+    batch = RayBatch(resolve_model(None), ENGINE, VideoOptions(), ClusterOptions())
     clip = batch.open_clip(src, tmp_path / "out.mp4")
     done = stylize_segment(engine, clip.spec, segment)
     clip.joiner.abandon()
@@ -111,7 +114,7 @@ def test_a_damaged_stretch_is_skipped_and_reported_like_one_process_does(engine,
     write_clip(clean, frames=100, size=(48, 64), fps=25, audio=True, gop=25)
     times = damage_video_packets(clean, src, range(50, 53))
     whole = VideoPipeline(engine).run(src, tmp_path / "whole.mp4")
-    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
+    batch = RayBatch(resolve_model(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
     clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4")
     report = clip.report
     assert len(segments) > 2 and report.status == "incomplete" == whole.status  # exit 1, the rest kept
@@ -127,7 +130,7 @@ def test_joined_recordings_are_re_timed_as_one_process_does(engine, tiny_model, 
     write_clip(second, frames=20, fps=10, audio=True, gop=10)
     src.write_bytes(first.read_bytes() + second.read_bytes())  # `cat a.ts b.ts`: the clock restarts at 3 s
     VideoPipeline(engine).run(src, tmp_path / "whole.mp4")
-    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
+    batch = RayBatch(resolve_model(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=1))
     clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4")
     assert len(segments) > 2 and clip.report.status == "done" and "jumped back at 3.00" in clip.report.message()
     joined, whole = probe(tmp_path / "joined.mp4"), probe(tmp_path / "whole.mp4")
@@ -141,7 +144,7 @@ def test_an_avi_joined_from_segments_counts_frames_like_one_process_does(engine,
     src = tmp_path / "in.mp4"
     write_clip(src, frames=40, fps=25, audio=True, gop=10)
     VideoPipeline(engine).run(src, tmp_path / "whole.avi")
-    batch = RayBatch(str(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=0.5))
+    batch = RayBatch(resolve_model(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=0.5))
     clip, segments = _join(batch, engine, src, tmp_path / "joined.avi")
     assert len(segments) >= 2 and clip.report.status == "done"
     joined, whole = probe(tmp_path / "joined.avi"), probe(tmp_path / "whole.avi")

@@ -170,3 +170,16 @@ def test_a_student_ships_the_epoch_closest_to_its_teacher():
     rec = lambda e, met, gap: {"epoch": e, "eval/targets_met": met, "eval/teacher_gap": gap}  # noqa: E731
     assert closest_to_teacher([rec(1, 6, 0.3), rec(2, 6, 0.05), rec(3, 5, 0.0), rec(4, 6, 0.05)]) == 2
     assert closest_to_teacher([]) is None
+
+
+def test_blotch_loss_charges_patches_on_even_skin_but_not_ink_along_edges():
+    even = torch.full((1, 3, 32, 32), 0.25)  # evenly lit dark skin
+    patches = even.clone()
+    patches[:, :, 4:12, 4:12] = 0.85  # a peach patch where the photo has none
+    edged = even.clone()
+    edged[:, :, :, 16:] = 0.8  # the photo has an edge here ...
+    inked = edged.clone()
+    inked[:, :, :, 15:17] = 0.0  # ... so a line along it costs (almost) nothing
+    assert L.blotch_loss(even, even).item() == 0.0
+    assert L.blotch_loss(patches, even).item() > 0.03
+    assert L.blotch_loss(inked, edged).item() < 0.2 * L.blotch_loss(patches, even).item()

@@ -10,6 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+from artify_stream.registry import resolve_model
+from engines.formats import BackendChoice, PrecisionChoice
+from frontends.engine_for import EngineChoice
 from pathlib import Path
 
 import av
@@ -24,7 +27,7 @@ from tests.conftest import write_pictures
 from tests.media import probe, write_clip
 
 ray = pytest.importorskip("ray", reason="the cluster extra (ray) is not installed: pip install -e '.[cluster]'")
-ENGINE = dict(backend="torch", precision="fp32")
+ENGINE = EngineChoice(BackendChoice.torch, PrecisionChoice.fp32)  # no CPU timing probe: fast to build
 ARTIFY = Path(sys.executable).with_name("artify")
 
 
@@ -67,7 +70,7 @@ def _busy_worker_pids() -> list[int]:
 
 
 def _batch(model: Path, **cluster) -> RayBatch:
-    return RayBatch(str(model), ENGINE, VideoOptions(), ClusterOptions(address="auto", workers=2, **cluster))
+    return RayBatch(resolve_model(model), ENGINE, VideoOptions(), ClusterOptions(address="auto", workers=2, **cluster))
 
 
 def test_a_folder_runs_on_both_nodes_and_a_broken_file_fails_alone(cluster, tiny_model, tmp_path):

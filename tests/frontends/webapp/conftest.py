@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from engines.formats import BackendChoice, PrecisionChoice
+from frontends.engine_for import EngineChoice
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from frontends.webapp.shelf import ModelShelf
 gradio = pytest.importorskip("gradio", reason="the app extra (gradio) is not installed: pip install -e '.[app]'")
 
 TINY_NAME = "tiny"
-ENGINE = dict(backend="torch", precision="fp32", device="cpu")  # no CPU timing probe: fast to build
+ENGINE = EngineChoice(BackendChoice.torch, PrecisionChoice.fp32, "cpu")  # no CPU timing probe: fast to build
 
 
 def free_port() -> int:

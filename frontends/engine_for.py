@@ -1,0 +1,73 @@
+"""A resolved model reference -> the stylizer a front end runs: the one place engines are built.
+
+The CLI, the web app and the Ray actors call `engine_for` (and `stylizer_for` for the wrappers
+`--keep-colours` and `--faces` add) with a `ModelRef` they resolved once, at their edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from artify_stream.model_file import ModelRef
+from engines.formats import BackendChoice, PrecisionChoice
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """What the user asked of the engine (each default is `artify stylize`'s)."""
+
+    backend: BackendChoice = BackendChoice.auto
+    precision: PrecisionChoice = PrecisionChoice.auto
+    device: str = "auto"
+    cache_dir: Path | None = None
+    engine_file: Path | None = None
+
+    def on(self, device: str) -> EngineChoice:
+        return replace(self, device=device)
+
+
+def engine_for(model: ModelRef, choice: EngineChoice = EngineChoice()):
+    """The engine for `model` as `choice` asks: built, or opened from the engine cache."""
+    from engines import create_engine
+
+    return create_engine(model, backend=choice.backend.value, precision=choice.precision.value, device=choice.device,
+                         cache_dir=choice.cache_dir, engine_file=choice.engine_file)
+
+
+def describe(engine) -> str:
+    """Which engine runs and why, in the words every front end shows."""
+    from engines import engine_line
+
+    return engine_line(engine)
+
+
+@dataclass
+class Stylizer:
+    """The engine-shaped callable a job runs, and the lines that say what it is."""
+
+    run: object
+    lines: list[str]
+    faces: object | None = None  # the FaceStylizer when face mode is on (its summary goes in the report)
+
+
+def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_colours: bool = False,
+                 faces: bool = False, face_model: ModelRef | None = None) -> Stylizer:
+    """`engine_for`, wrapped for `--keep-colours` and `--faces` (face crops through `face_model`, else the same engine)."""
+    engine = engine_for(model, choice)
+    stylizer = Stylizer(engine, [describe(engine)])
+    if keep_colours:
+        from artify_stream.colour_transfer import KeepColours
+
+        stylizer.run = KeepColours(stylizer.run)
+        stylizer.lines.append("colours kept from the photo (--keep-colours): the model's light and dark, the photo's chroma")
+    if faces:
+        from artify_stream.face_mode import FaceStylizer
+        from artify_stream.face_mode.detect import MIN_FACE_PX
+
+        face_engine = engine_for(face_model, choice) if face_model is not None else None
+        stylizer.run = stylizer.faces = FaceStylizer(stylizer.run, face_engine)
+        options = stylizer.faces.options
+        stylizer.lines.append(f"face mode: faces aligned at {options.crop_size} px, detected every {options.detect_every} "
+                              f"frames (faces from about {MIN_FACE_PX} px wide), up to {options.max_faces} a frame")
+    return stylizer
