@@ -15,10 +15,11 @@ from pathlib import Path
 
 from artify_stream.signals import stop_exit_code
 from artify_stream.errors import ArtifyError, InputError, OutputError, OutputExists
-from artify_stream.images import is_image_path
+from artify_stream.image_files import is_image_path
 from artify_stream.output_lock import is_our_partial
-from artify_stream.outputs import check_output_folder, is_partial_path, same_file
-from artify_stream.still_images import stylize_image_file
+from artify_stream.output_slot import OutputSlot
+from artify_stream.outputs import check_output_folder, is_partial_path
+from artify_stream.stylize_image import stylize_image_file
 from artify_stream.video import VideoOptions, VideoPipeline, VideoReport, is_video_path
 
 log = logging.getLogger(__name__)
@@ -138,13 +139,10 @@ def batch_pairs(source: Path, output: Path) -> list[tuple[Path, Path]]:
 
 
 def settled_already(source: Path, output: Path, overwrite: bool) -> FileResult | None:
-    """The result a file has before any work: 'failed' when its output is the input itself,
-    'skipped' when its output exists (finished work) and there is no --overwrite; else None."""
-    if output.exists() and same_file(source, output):  # before "exists": never a silent skip of this
-        return FileResult(source, output, "failed", f"{output}: is the input {source}; choose another output")
-    if output.exists() and not overwrite and not output.is_dir():
-        return FileResult(source, output, "skipped", f"{output}: exists (pass --overwrite to replace it)")
-    return None
+    """The result a file has before any work, by its output slot's rule: 'failed' when its output is
+    the input itself, 'skipped' when its output exists and is not to be overwritten; else None."""
+    settled = OutputSlot(source, output, overwrite).settled()
+    return FileResult(source, output, *settled) if settled is not None else None
 
 
 class BatchStylizer:

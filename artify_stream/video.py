@@ -38,12 +38,11 @@ import numpy as np
 
 from artify_stream.engine_api import as_engine
 from artify_stream.errors import ArtifyError, ConfigError, InputError, OutputError
-from artify_stream.geometry import stylized_size
-from artify_stream.media_io import (CompleteGops, CopiedStreams, encoder_time_base, frame_slot, EncoderSettings, add_video_encoder, copy_stream_properties,
-                                    display_rotation, expected_frames, frame_rate, open_input, open_output)
-from artify_stream.output_lock import OutputLock
-from artify_stream.outputs import check_output, partial_path, same_file
-from artify_stream.partial_video import keepable_gops, settle, working_path
+from artify_stream.media_io import (CompleteGops, CopiedStreams, frame_slot, EncoderSettings, add_video_encoder, copy_stream_properties,
+                                    open_input, open_output)
+from artify_stream.clip_plan import ClipPlan, plan_clip
+from artify_stream.frame_path import FrameBatcher, upright_picture
+from artify_stream.output_slot import OutputSlot
 from artify_stream.stages import Stages
 from artify_stream.timeline import MonotonicClock
 
@@ -209,14 +208,11 @@ class VideoPipeline:
         self.stages = Stages()
 
     # ---- stages ------------------------------------------------------------------------------
-    def _read(self, container, video, copied: list, size, rotation: int, keep: CompleteGops | None,
+    def _read(self, container, video, copied: list, plan: ClipPlan, keep: CompleteGops | None,
               out_q: queue.Queue, report: VideoReport) -> None:
         times = report.stages["decode"]
         st = self.stages
         with st.stage(lambda exc: InputError(f"{report.source}: cannot decode ({exc})"), out_q):
-            width, height = size
-            # swscale works on the stored (unrotated) frame; rotate after.
-            sw, sh = (height, width) if rotation % 180 else (width, height)
             copied_indices = {stream.index for stream in copied}
             clock = MonotonicClock()
             report.retimed_at = clock.jumps  # the clock's own list: the report sees each jump as it is mended
@@ -241,9 +237,7 @@ class VideoPipeline:
                     if keep is not None and frame.pts is not None and \
                             round(frame.pts * frame.time_base / keep.time_base) < keep.restart_pts:
                         continue  # already in the partial file
-                    rgb = frame.reformat(width=sw, height=sh, format="rgb24").to_ndarray()
-                    if rotation:
-                        rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
+                    rgb = upright_picture(frame, plan.stored_size, plan.rotation)
                     times.frames += 1
                     times.busy_s += time.perf_counter() - t0
                     st.put(out_q, DecodedFrame(rgb, frame.pts))
@@ -255,48 +249,27 @@ class VideoPipeline:
 
     def _stylize(self, in_q: queue.Queue, out_q: queue.Queue, size, report: VideoReport) -> None:
         times = report.stages["stylize"]
-        batch = self._batch()
-        width, height = size
         st = self.stages
-        shape = (batch, height, width, 3)
-        # The engine's own host buffer (pinned on CUDA) where it has one; NumPy in, NumPy out.
-        buffer = self.engine.input_buffer(shape)
-        pending: list[DecodedFrame] = []
+        batcher: FrameBatcher[int | None] = FrameBatcher(self.engine, size, self._batch())
 
-        def flush() -> None:
-            if not pending:
-                return
+        def put(stylized: list) -> None:
+            for frame, pts in stylized:
+                st.put(out_q, StylizedFrame(frame, pts))
+
+        def timed(work) -> list:
             t0 = time.perf_counter()
-            n = len(pending)
-            if n == 1:  # nothing to stack: the decoded picture goes in as it is
-                frames = pending[0].rgb[None]
-            else:
-                for i, item in enumerate(pending):
-                    buffer[i] = item.rgb  # the stacking copy (into pinned memory on CUDA)
-                frames = buffer[:n]
-            out = self.engine(frames)
-            # The engine reuses its output buffer and each frame waits in the queue: each is copied
-            # once, straight into the encoder's own frame.
-            stylized = []
-            for i in range(n):
-                frame = av.VideoFrame(width, height, "rgb24")
-                frame.to_ndarray()[...] = out[i]  # to_ndarray is a view of the frame's plane
-                stylized.append(frame)
-            times.frames += n
+            done = work()
+            times.frames += len(done)
             times.busy_s += time.perf_counter() - t0
-            for frame, item in zip(stylized, pending):
-                st.put(out_q, StylizedFrame(frame, item.pts))
-            pending.clear()
+            return done
 
         with st.stage(lambda exc: ArtifyError(f"{report.source}: stylizing failed ({exc})"), out_q):
             for item in st.items(in_q):
                 if not isinstance(item, DecodedFrame):  # copied packets go on in their place
                     st.put(out_q, item)
                     continue
-                pending.append(item)
-                if len(pending) == batch:
-                    flush()
-            flush()  # also on Ctrl-C: what was decoded gets written
+                put(timed(lambda: batcher.add(item.rgb, item.pts)))  # noqa: B023 (called at once)
+            put(timed(batcher.flush))  # also on Ctrl-C: what was decoded gets written
 
     def _write(self, output, vstream, copied: CopiedStreams, keep: CompleteGops | None, in_q: queue.Queue,
                report: VideoReport, source_time_base: Fraction) -> None:
@@ -346,36 +319,24 @@ class VideoPipeline:
     # ---- set-up and run --------------------------------------------------------------------
     def run(self, source: Path, output: Path) -> VideoReport:
         source, output = Path(source), Path(output)
-        partial = partial_path(output)
-        check_output(output, self.options.overwrite, inputs=[source])
-        if same_file(source, partial):
-            raise OutputError(f"{output}: its work-in-progress file {partial.name} is the input; choose another output")
+        slot = OutputSlot(source, output, self.options.overwrite, self.options.keep_partial)
+        slot.check()
         report = VideoReport(source, output)
         container = open_input(source)
-        working = None
-        lock = OutputLock(output)  # before the partial is read: one writer per output
         try:
-            lock.acquire()
-            # Again under the lock: another job may have finished this output since the first check.
-            check_output(output, self.options.overwrite, inputs=[source], min_free=0)
             video = container.streams.video[0]
             video.thread_type = "AUTO"  # measured 1.4-1.5x faster decode than the default
-            rotation = display_rotation(source)
-            size = stylized_size(str(source), video.codec_context.width, video.codec_context.height, rotation,
-                                 self.options.long_side)
-            report.expected_frames = expected_frames(video)
-            keep = keepable_gops(output, size, self.options.codec)
-            working = working_path(output, keep)
-            out = open_output(working, output)
+            plan = plan_clip(container, source, output, self.options.long_side, self.options.encoder, self.options.batch)
+            report.expected_frames = plan.expected_frames
+            keep = slot.claim(plan.size, self.options.codec)
+            out = open_output(slot.working, output)
             try:
                 # Source pts pass through unchanged (VFR stays VFR): encoder and stream take the source time
                 # base, except where the container counts frames at a constant rate (AVI).
-                rate = frame_rate(video)
-                time_base = encoder_time_base(output, video.time_base, rate)
-                vstream = add_video_encoder(out, self.options.encoder, rate, size, time_base, output)
+                vstream = add_video_encoder(out, plan.encoder, plan.rate, plan.size, plan.output_time_base, output)
                 copy_stream_properties(video, vstream)
                 copied = CopiedStreams(container, out, output)
-                self._run_threads(container, video, out, vstream, copied, size, rotation, keep, report)
+                self._run_threads(container, video, out, vstream, copied, plan, keep, report)
             finally:
                 try:
                     out.close()
@@ -383,21 +344,18 @@ class VideoPipeline:
                     self.stages.fail(OutputError(f"{output}: cannot finish the file ({exc})"))
             if self.stages.error is not None:
                 raise self.stages.error
-            report.partial = settle(working, output, report.interrupted, report.frames, self.options.keep_partial)
-            working = None
+            report.partial = slot.finish(report.interrupted, report.frames)
             return report
         finally:
             container.close()
-            if working is not None:  # an error: a fresh partial goes, an earlier run's partial stays
-                working.unlink(missing_ok=True)
-            lock.release()
+            slot.abandon()  # after an error: a fresh partial goes, an earlier run's partial stays
 
-    def _run_threads(self, container, video, out, vstream, copied: CopiedStreams, size, rotation, keep, report) -> None:
+    def _run_threads(self, container, video, out, vstream, copied: CopiedStreams, plan: ClipPlan, keep, report) -> None:
         depth = self.options.queue_batches * self._batch()
         decoded: queue.Queue = queue.Queue(maxsize=depth)
         stylized: queue.Queue = queue.Queue(maxsize=depth)
         copied_sources = [container.streams[i] for i in copied]
-        reader = threading.Thread(target=self._read, args=(container, video, copied_sources, size, rotation, keep, decoded, report),
+        reader = threading.Thread(target=self._read, args=(container, video, copied_sources, plan, keep, decoded, report),
                                   name="artify-reader", daemon=True)
         writer = threading.Thread(target=self._write, args=(out, vstream, copied, keep, stylized, report, video.time_base),
                                   name="artify-writer", daemon=True)
@@ -406,7 +364,7 @@ class VideoPipeline:
         reader.start()
         writer.start()
         try:
-            self._stylize(decoded, stylized, size, report)  # the engine runs on the calling thread
+            self._stylize(decoded, stylized, plan.size, report)  # the engine runs on the calling thread
             writer.join()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by the CLI
             # Stop reading; the writer encodes what it holds and finishes the file (the

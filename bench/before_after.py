@@ -23,7 +23,7 @@ from artify_stream.evaluation.baselines import BASELINES  # noqa: E402
 from artify_stream.evaluation.flicker import read_clip_frames  # noqa: E402
 from artify_stream.evaluation.inputs import evaluation_image, photo_paths  # noqa: E402
 from artify_stream.evaluation.report import save_png, square_tile  # noqa: E402
-from artify_stream.images import read_image  # noqa: E402
+from artify_stream.image_files import read_image  # noqa: E402
 from engines import create_engine  # noqa: E402
 
 #: Film frames are 3D renders, not drawings: the sheet's cartoon column leaves them out.

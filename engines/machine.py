@@ -58,6 +58,6 @@ def engine_report(cache: EngineCache) -> dict:
 
 def machine_report(cache: EngineCache) -> dict:
     """`artify info`: the engines' facts and the media libraries' (FFmpeg codecs) in one report."""
-    from artify_stream.media_info import media_report
+    from artify_stream.ffmpeg_report import media_report
 
     return {**engine_report(cache), **media_report()}

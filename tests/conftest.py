@@ -66,7 +66,7 @@ def engine_cache_dir(tmp_path_factory) -> Path:
 
 def sample_frames(h: int, w: int) -> torch.Tensor:
     """Two real photos (the bundled samples, from scikit-image) cropped to h x w, as uint8 NHWC."""
-    from artify_stream.images import read_image
+    from artify_stream.image_files import read_image
 
     samples = Path(__file__).resolve().parents[1] / "artify_stream" / "samples"
     crops = [read_image(samples / name).rgb[:h, :w] for name in ("astronaut-eileen-collins.jpg", "chelsea-cat.jpg")]

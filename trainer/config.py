@@ -196,6 +196,9 @@ class TrainConfig(RunConfigFile):
     gray_style_weight: float = 0.0  # AnimeGANv2 Gram loss, grayscale output vs grayscale cartoons
     temporal_weight: float = 0.0  # compound regularization: G(T(x) + noise) = T(G(x))
     ema_decay: float = 0.0  # 0: off; else the model file holds the EMA of G's weights
+    # photos drawn so that every skin-tone group (ITA of the face, dlib) and the photos without a face
+    # weigh alike: the kit has ten light-skinned sitters for every dark-skinned one
+    balance_skin_tones: bool = False
     # --- run ---
     init_from: str = ""  # a model file or bundled name G starts from (fine-tuning); "" starts from scratch
     init_matching: bool = False  # init_from of another architecture: take the tensors whose name and shape match

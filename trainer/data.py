@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import InputError
-from artify_stream.images import find_images, read_images
+from artify_stream.image_files import find_images, read_images
 from artify_stream.media_io import read_frames
 from artify_stream.video import VIDEO_SUFFIXES
 
@@ -114,6 +114,42 @@ class ToonTargets(CachedRendering):
         from trainer.representations import toon_rendering
 
         super().__init__(cache_dir, toon_rendering, "cel1")
+
+
+NO_FACE = "no face"
+
+
+def skin_tone_group(rgb: np.ndarray) -> str:
+    """The ITA group of the photo's largest face (dlib, as `artify evaluate` groups them), or NO_FACE."""
+    from artify_stream.evaluation import fidelity
+
+    scale = min(1.0, 512 / max(rgb.shape[:2]))
+    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    face = fidelity.main_face(small)
+    if face is None:
+        return NO_FACE
+    skin = fidelity.lab(small)[fidelity.skin_mask(small.shape[:2], face)]
+    return fidelity.ita_group(fidelity.ita_degrees(skin.mean(0))) if len(skin) else NO_FACE
+
+
+def skin_tone_weights(photos: list[np.ndarray], cache_dir: Path) -> tuple[list[float], dict[str, int]]:
+    """Sampling weights under which every skin-tone group, and the photos without a face, weigh alike
+    (the kit has ten light-skinned sitters for every dark-skinned one); cached per photo content."""
+    from artify_stream.evaluation.fidelity import faces_problem
+
+    if (problem := faces_problem()) is not None:
+        raise InputError(f"balance_skin_tones needs dlib's face models: {problem}")
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    groups = []
+    for rgb in photos:
+        path = cache_dir / f"{hashlib.sha1(rgb.tobytes() + str(rgb.shape).encode()).hexdigest()}.txt"
+        if not path.exists():
+            with atomic_path(path) as tmp:
+                tmp.write_text(skin_tone_group(rgb))
+        groups.append(path.read_text())
+    counts = {g: groups.count(g) for g in sorted(set(groups))}
+    return [1.0 / counts[g] for g in groups], counts
 
 
 def _random_crop(images: list[np.ndarray], size: int, rng: np.random.Generator) -> list[np.ndarray]:

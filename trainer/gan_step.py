@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, WeightedRandomSampler
 
+from artify_stream.errors import ConfigError
 from trainer import losses as L
 from trainer.config import TrainConfig
 from trainer.content import build_content_features
 from trainer.critics import build_critics, frozen
-from trainer.data import CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, load_cartoon_source
+from trainer.data import CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, load_cartoon_source, skin_tone_weights
 from trainer.representations import random_gray_weights, superpixel_flatten
 from trainer.epoch_loop import EpochRun
 from trainer.temporal import FrameChange, RandomFrameChange
@@ -45,6 +46,12 @@ class Training(EpochRun):
         self.dataset_sizes["cartoons"] = len(cartoons)
         toons = ToonTargets(self.paths.toon_cache)(train_photos) if cfg.uses_toon_targets else None
         self.photo_set = PhotoCrops(train_photos, cfg.crop_size, cfg.seed, toons)
+        self.photo_weights = None
+        if cfg.balance_skin_tones:
+            if self.dist.world_size > 1:
+                raise ConfigError("balance_skin_tones runs in one process: its weighted draw is not split across ranks")
+            self.photo_weights, counts = skin_tone_weights(train_photos, self.paths.root / "cache" / "skin_tones")
+            self.dataset_sizes["skin_tone_groups"] = counts
         self.cartoon_set = CartoonCrops(cartoons, smoothed, cfg.crop_size, cfg.seed)
         self.content = build_content_features(cfg.backbone, self.content_weights, cfg.content_layer).to(self.device)
         self.critics = build_critics(cfg.discriminators, cfg.d_width, cfg.spectral_norm, cfg.d_lr or cfg.lr,
@@ -80,6 +87,9 @@ class Training(EpochRun):
                 self.photo_set, self.dist.world_size, self.dist.rank, shuffle=True, seed=cfg.seed, drop_last=True
             )
             photo_sampler.set_epoch(epoch)
+        elif self.photo_weights is not None:  # as many draws as photos, each group alike (with replacement)
+            photo_sampler = WeightedRandomSampler(self.photo_weights, len(self.photo_set),
+                                                  generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         else:
             photo_sampler = RandomSampler(self.photo_set, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         batches = len(self.photo_set) // (cfg.batch_size * self.dist.world_size)

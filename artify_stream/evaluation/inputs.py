@@ -10,7 +10,7 @@ import numpy as np
 
 from artify_stream.errors import InputError
 from artify_stream.geometry import fit_long_side
-from artify_stream.images import find_images, read_images
+from artify_stream.image_files import find_images, read_images
 
 log = logging.getLogger(__name__)
 

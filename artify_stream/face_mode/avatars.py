@@ -11,7 +11,7 @@ import numpy as np
 from artify_stream.errors import InputError
 from artify_stream.face_mode.stylizer import FaceStylizer
 from artify_stream.geometry import fit_long_side
-from artify_stream.images import LoadedImage, find_images, is_image_path, read_image, write_image
+from artify_stream.image_files import LoadedImage, find_images, is_image_path, read_image, write_image
 from artify_stream.outputs import check_output
 
 

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from artify_stream.engine_api import as_engine
+from artify_stream.frame_path import FrameBatcher, new_array
 from artify_stream.errors import ArtifyError, InputError
 from artify_stream.live.latest import LatestSlot
 from artify_stream.live.sources import SourceLost
@@ -209,10 +210,10 @@ class LiveSession:
     def _stylize_loop(self, width: int, height: int) -> None:
         deadline = time.monotonic() + self.options.duration if self.options.duration else None
         next_stats = time.monotonic() + self.options.stats_every
-        # Resized frames land in one reusable buffer: the engine has consumed it before the next frame.
-        shape = (1, height, width, 3)
-        batch = self.engine.input_buffer(shape)
-        resized = batch[0]
+        # The frame path every pipeline shares, one frame at a time; a stylized frame is copied once out of
+        # the engine's reused buffer into its own array (the sinks read it after the next call).
+        batcher: FrameBatcher[float] = FrameBatcher(self.engine, (width, height), 1, into=new_array)
+        resized = batcher.buffer[0]  # resized frames land here: the engine has consumed it before the next
         while not self.stop.is_set():
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -227,12 +228,11 @@ class LiveSession:
                     return
                 continue
             if item.rgb.shape[:2] == (height, width):
-                frames = np.ascontiguousarray(item.rgb)[None]  # no copy
+                picture = np.ascontiguousarray(item.rgb)  # no copy
             else:
-                cv2.resize(item.rgb, (width, height), dst=resized, interpolation=cv2.INTER_AREA)
-                frames = batch
-            # Engines reuse their output buffer: keep a copy, the sinks read it after the next call.
-            self.stylized.put(_Captured(self.engine(frames)[0].copy(), item.time))
+                picture = cv2.resize(item.rgb, (width, height), dst=resized, interpolation=cv2.INTER_AREA)
+            for stylized, captured_at in batcher.add(picture, item.time):
+                self.stylized.put(_Captured(stylized, captured_at))
 
 
 def run_live(source, sinks: list, engine, options: LiveOptions = LiveOptions(),

@@ -1,7 +1,7 @@
 """A clip cut at keyframes into segments of compressed packets, the unit of work on the cluster.
 
 The driver demuxes the source once, lazily, and ships each segment's video packets (bytes and
-timestamps, no re-encode) with the clip's `ClipSpec`; a worker decodes, stylizes and encodes
+timestamps, no re-encode) with the clip's `ClipPlan`; a worker decodes, stylizes and encodes
 them (`stylize_segment`) and ships the encoded packets back; the joiner muxes them in order.
 Packets rather than a container in transit: every timestamp stays in the source's own time base,
 exactly, and nodes need no shared folder. A segment starts at a keyframe, so it decodes alone
@@ -19,7 +19,6 @@ from pathlib import Path
 import av
 
 from artify_stream.errors import InputError
-from artify_stream.media_io import EncoderSettings
 from artify_stream.timeline import Retiming, StreamShifter
 
 #: Long enough that a segment's fixed costs (a fresh decoder and encoder, one round trip) stay small
@@ -46,26 +45,6 @@ class PacketData:
         packet.pts, packet.dts, packet.time_base = self.pts, self.dts, time_base
         packet.is_keyframe = self.keyframe
         return packet
-
-
-@dataclass(frozen=True)
-class ClipSpec:
-    """What a worker needs to decode and encode any segment of one clip."""
-
-    codec: str  # the source's decoder
-    extradata: bytes | None
-    time_base: Fraction  # of the source's video stream; output timestamps stay in it
-    rate: Fraction
-    rotation: int  # counter-clockwise degrees turning stored frames upright
-    size: tuple[int, int]  # output (width, height), upright
-    encoder: EncoderSettings
-    batch: int | None = None  # frames per engine call; None: the engine's device decides
-    encoder_time_base: Fraction | None = None  # None: the source's (media_io.encoder_time_base says which)
-
-    @property
-    def output_time_base(self) -> Fraction:
-        """What the encoded packets and the joined video stream count in."""
-        return self.encoder_time_base or self.time_base
 
 
 @dataclass

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from pathlib import Path
 
 import av
 
-from artify_stream.segments.cut import ClipSpec, EncodedSegment, PacketData
+from artify_stream.clip_plan import ClipPlan
+from artify_stream.output_slot import OutputSlot
+from artify_stream.segments.cut import EncodedSegment, PacketData
 from artify_stream.errors import OutputError
-from artify_stream.output_lock import OutputLock
-from artify_stream.media_io import CompleteGops, CopiedStreams, add_video_encoder, open_input, open_output
-from artify_stream.partial_video import settle, working_path
+from artify_stream.media_io import CopiedStreams, add_video_encoder, open_input, open_output
 from artify_stream.timeline import Retiming
 from artify_stream.video import VideoReport
 
@@ -26,19 +25,17 @@ from artify_stream.video import VideoReport
 class SegmentJoiner:
     """Use: `write(segment)` as they come (any order), then `close(interrupted)`; `abandon()` on an error."""
 
-    def __init__(self, source: Path, output: Path, spec: ClipSpec, keep: CompleteGops | None,
-                 report: VideoReport, keep_partial: bool = True, lock: OutputLock | None = None,
-                 retiming: Retiming | None = None) -> None:
-        self.output, self.spec, self.report = Path(output), spec, report
-        self.lock = lock  # held since before `keep` was read; released once the file is settled
-        self.keep_partial = keep_partial  # on an interruption, keep the frames so far for the next run
-        self.working = working_path(output, keep)
+    def __init__(self, slot: OutputSlot, plan: ClipPlan, report: VideoReport, retiming: Retiming | None = None) -> None:
+        """`slot` is claimed (its lock held since before its kept GOPs were read); it is settled or
+        abandoned here."""
+        self.slot, self.output, self.spec, self.report = slot, slot.output, plan, report
+        source, output, spec, keep = slot.source, slot.output, plan, slot.keep
         self.next_index = 0
         self.waiting: dict[int, EncodedSegment] = {}
         self._last_dts: Fraction | None = None
         try:
             self._copied_source = open_input(source)
-            self._out = open_output(self.working, output)
+            self._out = open_output(slot.working, output)
             self._video = add_video_encoder(self._out, spec.encoder, spec.rate, spec.size, spec.output_time_base, output)
             # Never fed: it gives the stream its parameters, which are the workers' (same encoder and settings).
             self._video.codec_context.flags |= av.codec.context.Flags.global_header
@@ -98,10 +95,7 @@ class SegmentJoiner:
             raise OutputError(f"{self.output}: cannot finish the file ({exc})") from exc
         finally:
             self._copied_source.close()
-        try:
-            self.report.partial = settle(self.working, self.output, interrupted, self.report.frames, self.keep_partial)
-        finally:
-            self._release()
+        self.report.partial = self.slot.finish(interrupted, self.report.frames)
 
     def abandon(self) -> None:
         """An error: this run's working file goes (an earlier run's partial stays)."""
@@ -111,13 +105,7 @@ class SegmentJoiner:
                     closing.close()
             except (av.error.FFmpegError, OSError):
                 pass
-        self.working.unlink(missing_ok=True)
-        self._release()
-
-    def _release(self) -> None:
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+        self.slot.abandon()
 
     def _monotonic(self, data: PacketData) -> av.Packet:
         """Each segment's encoder starts its dts a few frames before its first pts; at a seam that can

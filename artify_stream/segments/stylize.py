@@ -11,15 +11,15 @@ import time
 from collections.abc import Callable
 
 import av
-import numpy as np
 
-from artify_stream.segments.cut import ClipSpec, EncodedSegment, PacketData, Segment
-from artify_stream.engine_api import as_engine
+from artify_stream.clip_plan import ClipPlan
+from artify_stream.frame_path import FrameBatcher, upright_picture
+from artify_stream.segments.cut import EncodedSegment, PacketData, Segment
 from artify_stream.media_io import configure_video_encoder, frame_slot
 from artify_stream.video import GPU_BATCH
 
 
-def open_encoder(spec: ClipSpec):
+def open_encoder(spec: ClipPlan):
     encoder = av.CodecContext.create(spec.encoder.codec, "w")
     configure_video_encoder(encoder, spec.encoder, spec.rate, spec.size, spec.output_time_base)
     encoder.flags |= av.codec.context.Flags.global_header  # headers in extradata, as the joined MP4 has them
@@ -27,7 +27,7 @@ def open_encoder(spec: ClipSpec):
     return encoder
 
 
-def open_decoder(spec: ClipSpec):
+def open_decoder(spec: ClipPlan):
     decoder = av.CodecContext.create(spec.codec, "r")
     if spec.extradata:
         decoder.extradata = spec.extradata
@@ -35,61 +35,42 @@ def open_decoder(spec: ClipSpec):
     return decoder
 
 
-def stylize_segment(engine: Callable, spec: ClipSpec, segment: Segment, device: str = "cpu") -> EncodedSegment:
+def stylize_segment(engine: Callable, plan: ClipPlan, segment: Segment, device: str = "cpu") -> EncodedSegment:
     """Packets that do not decode are skipped, as FFmpeg and the one-process pipeline do; the
     segment says where (`damaged_at`), and the driver's report counts them."""
     start = time.perf_counter()
-    decoder, encoder = open_decoder(spec), open_encoder(spec)
-    width, height = spec.size
-    stored = (height, width) if spec.rotation % 180 else (width, height)  # swscale works unrotated
-    batch = spec.batch or (GPU_BATCH if device.startswith("cuda") else 1)
-    shape = (batch, height, width, 3)
-    engine = as_engine(engine)
-    buffer = engine.input_buffer(shape)
-    pending: list[int | None] = []  # pts of the frames in `buffer`
+    decoder, encoder = open_decoder(plan), open_encoder(plan)
+    batcher: FrameBatcher[int | None] = FrameBatcher(engine, plan.size, plan.batch or (GPU_BATCH if device.startswith("cuda") else 1))
     out: list[PacketData] = []
-    frames = 0
+    frames, next_pts = 0, 0
 
-    next_pts = 0
-
-    def flush() -> None:
+    def encode(stylized: list) -> None:
         nonlocal frames, next_pts
-        if not pending:
-            return
-        stylized = engine(buffer[: len(pending)])
-        for i, pts in enumerate(pending):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(stylized[i]), format="rgb24")
-            frame.pts = frame_slot(pts, spec.time_base, spec.output_time_base, next_pts)
-            frame.time_base, next_pts = spec.output_time_base, frame.pts + 1
+        for frame, pts in stylized:
+            frame.pts = frame_slot(pts, plan.time_base, plan.output_time_base, next_pts)
+            frame.time_base, next_pts = plan.output_time_base, frame.pts + 1
             out.extend(PacketData.of(p) for p in encoder.encode(frame))
-        frames += len(pending)
-        pending.clear()
+        frames += len(stylized)
 
     # PyAV cannot set a packet's discard flag, so the frames an edit list hides go by their pts.
     hidden = {p.pts for p in segment.packets if p.hidden}
     damaged_at: list[float] = []
     for data in [*segment.packets, None]:
         try:
-            decoded = decoder.decode(data.packet(spec.time_base) if data is not None else None)
+            decoded = decoder.decode(data.packet(plan.time_base) if data is not None else None)
         except av.error.FFmpegError:
             # Keep feeding and drain to the end (a frame-threaded decoder freed right after an error
             # deadlocks in avcodec_free_context: FFmpeg 8 here, every time).
             pts = data.pts if data is not None and data.pts is not None else segment.packets[-1].pts
-            damaged_at.append(float(pts * spec.time_base) if pts is not None else 0.0)
+            damaged_at.append(float(pts * plan.time_base) if pts is not None else 0.0)
             continue
         for frame in decoded:
             if frame.pts in hidden:
                 continue  # decoded as a reference only
             if segment.skip_before is not None and frame.pts is not None and frame.pts < segment.skip_before:
                 continue  # in the output already
-            rgb = frame.reformat(width=stored[0], height=stored[1], format="rgb24").to_ndarray()
-            if spec.rotation:
-                rgb = np.rot90(rgb, k=spec.rotation // 90)
-            buffer[len(pending)] = rgb
-            pending.append(frame.pts)
-            if len(pending) == batch:
-                flush()
-    flush()
+            encode(batcher.add(upright_picture(frame, plan.stored_size, plan.rotation), frame.pts))
+    encode(batcher.flush())
     out.extend(PacketData.of(p) for p in encoder.encode(None))
     return EncodedSegment(segment.index, out, frames, encoder.extradata, time.perf_counter() - start,
                           damaged_at=damaged_at)

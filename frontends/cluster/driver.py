@@ -27,17 +27,16 @@ from artify_stream.atomic import atomic_path
 from artify_stream.batch import BatchReport, FileResult, NodeFigures, batch_pairs, settled_already
 from frontends.cluster.connect import ClusterError, connect
 from artify_stream.segments.join import SegmentJoiner
-from artify_stream.segments.cut import (DEFAULT_SEGMENT_SECONDS, ClipSpec, EncodedSegment, Segment, SegmentPlan,
+from artify_stream.segments.cut import (DEFAULT_SEGMENT_SECONDS, EncodedSegment, Segment, SegmentPlan,
                                             check_frames)
 from frontends.cluster.worker import INPUT, Failed, StylizedImage, StylizeWorker
 from frontends.engine_for import EngineChoice
 from artify_stream.errors import ArtifyError, OutputError
-from artify_stream.geometry import stylized_size
-from artify_stream.output_lock import OutputLock
-from artify_stream.media_io import display_rotation, encoder_time_base, expected_frames, frame_rate, open_input
-from artify_stream.outputs import check_output, partial_path, same_file
-from artify_stream.partial_video import keepable_gops
+from artify_stream.media_io import expected_frames, open_input
+from artify_stream.outputs import check_output
+from artify_stream.clip_plan import ClipPlan, plan_clip
 from artify_stream.model_file import ModelRef
+from artify_stream.output_slot import OutputSlot
 from artify_stream.timeline import Retiming
 from artify_stream.video import VideoOptions, VideoReport, is_video_path
 
@@ -68,8 +67,8 @@ class _Clip:
 
     source: Path
     output: Path
-    spec: ClipSpec
-    plan: SegmentPlan
+    plan: ClipPlan
+    segments: SegmentPlan
     joiner: SegmentJoiner
     report: VideoReport
     started: float
@@ -117,40 +116,25 @@ class RayBatch:
         choice = self.engine_choice.on("cuda" if gpus else "cpu")
         return [actor.remote(model, choice, self.image_long_side, self.side_by_side) for _ in range(count)]
 
-    def _clip_spec(self, container, source: Path, output: Path) -> tuple[ClipSpec, int | None]:
-        video = container.streams.video[0]
-        rotation = display_rotation(source)
-        size = stylized_size(str(source), video.codec_context.width, video.codec_context.height, rotation,
-                             self.options.long_side)
-        extradata = video.codec_context.extradata
-        rate = frame_rate(video)
-        spec = ClipSpec(video.codec_context.name, bytes(extradata) if extradata else None, video.time_base,
-                        rate, rotation, size, self.options.encoder, self.options.batch,
-                        encoder_time_base(output, video.time_base, rate))
-        return spec, expected_frames(video)
-
     def open_clip(self, source: Path, output: Path) -> _Clip:
         """Raises ArtifyError for a clip that cannot be read or written."""
-        check_output(output, self.options.overwrite, inputs=[source], min_free=0)
-        if same_file(source, partial_path(output)):
-            raise OutputError(f"{output}: its work-in-progress file is the input; choose another output")
+        slot = OutputSlot(source, output, self.options.overwrite, self.options.keep_partial)
+        slot.check(min_free=0)
         with open_input(source) as container:
-            spec, expected = self._clip_spec(container, source, output)
+            plan = plan_clip(container, source, output, self.options.long_side, self.options.encoder, self.options.batch)
             # The streams the one-process pipeline demuxes together: the same re-timing, exactly.
             copied = [container.streams.video[0], *container.streams.audio, *container.streams.subtitles]
             retiming = Retiming.scan(container, copied)
-        lock = OutputLock(output).acquire()  # the joiner releases it when it closes or abandons the file
+        keep = slot.claim(plan.size, plan.encoder.codec)  # the joiner settles or abandons the slot
         try:
-            check_output(output, self.options.overwrite, inputs=[source], min_free=0)  # finished meanwhile?
-            keep = keepable_gops(output, spec.size, spec.encoder.codec)
-            skip_before = round(keep.restart_pts * keep.time_base / spec.time_base) if keep else None  # source pts
-            report = VideoReport(source, output, expected_frames=expected, retimed_at=retiming.jumps)
+            skip_before = round(keep.restart_pts * keep.time_base / plan.time_base) if keep else None  # source pts
+            report = VideoReport(source, output, expected_frames=plan.expected_frames, retimed_at=retiming.jumps)
         except BaseException:
-            lock.release()
+            slot.release()
             raise
-        joiner = SegmentJoiner(source, output, spec, keep, report, self.options.keep_partial, lock, retiming)
-        plan = SegmentPlan(source, self.cluster.segment_seconds, skip_before, retiming)
-        return _Clip(source, output, spec, plan, joiner, report, time.perf_counter())
+        joiner = SegmentJoiner(slot, plan, report, retiming)
+        plan_segments = SegmentPlan(source, self.cluster.segment_seconds, skip_before, retiming)
+        return _Clip(source, output, plan, plan_segments, joiner, report, time.perf_counter())
 
     @staticmethod
     def planned_frames(pairs: list[tuple[Path, Path]]) -> int:
@@ -249,7 +233,7 @@ class _Run:
             self.clips.append(clip)
             self.not_started.popleft()
             try:
-                for segment in clip.plan:
+                for segment in clip.segments:
                     yield _Task(src, dst, clip, segment)
                     if clip.over:
                         break
@@ -267,7 +251,7 @@ class _Run:
         self.record(FileResult(clip.source, clip.output, "failed", message))
 
     def _finish_if_complete(self, clip: _Clip) -> None:
-        if clip.over or not clip.cut_done or clip.joiner.next_index < clip.plan.count:
+        if clip.over or not clip.cut_done or clip.joiner.next_index < clip.segments.count:
             return
         clip.over = True
         try:
@@ -277,7 +261,7 @@ class _Run:
             return
         report = clip.report
         report.seconds = time.perf_counter() - clip.started
-        report.hidden_frames = clip.plan.hidden
+        report.hidden_frames = clip.segments.hidden
         self.record(FileResult(clip.source, clip.output, report.status, report.message(), report.to_dict()))
 
     def _interrupted(self) -> None:
@@ -363,7 +347,7 @@ class _Run:
 
     def _send(self, worker, task: _Task):
         if task.clip is not None:
-            return worker.stylize_segment.remote(task.clip.spec, task.segment)
+            return worker.stylize_segment.remote(task.clip.plan, task.segment)
         return worker.stylize_image.remote(task.source.name, task.source.read_bytes(), self.options.overwrite)
 
     def _task_failed(self, task: _Task, message: str) -> None:

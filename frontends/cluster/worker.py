@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artify_stream.model_file import ModelRef
-from artify_stream.segments.cut import ClipSpec, EncodedSegment, Segment
+from artify_stream.clip_plan import ClipPlan
+from artify_stream.segments.cut import EncodedSegment, Segment
 from frontends.engine_for import EngineChoice
 
 INPUT = "<input>"  # stands for the driver's path in a worker's messages; the driver puts it back
@@ -65,7 +66,7 @@ class StylizeWorker:
     def engine_line(self) -> str:
         return self.line
 
-    def stylize_segment(self, spec: ClipSpec, segment: Segment) -> EncodedSegment | Failed:
+    def stylize_segment(self, spec: ClipPlan, segment: Segment) -> EncodedSegment | Failed:
         from artify_stream.segments.stylize import stylize_segment
         from artify_stream.errors import ArtifyError
 
@@ -79,7 +80,7 @@ class StylizeWorker:
     def stylize_image(self, name: str, data: bytes, overwrite: bool) -> StylizedImage | Failed:
         """`name` is the image's file name (its suffix says how to read and write it); `data` its bytes."""
         from artify_stream.errors import ArtifyError
-        from artify_stream.still_images import stylize_image_file
+        from artify_stream.stylize_image import stylize_image_file
 
         start = time.perf_counter()
         job = Path(tempfile.mkdtemp(dir=self.folder))

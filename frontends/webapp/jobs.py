@@ -20,7 +20,7 @@ import numpy as np
 
 from artify_stream.errors import ArtifyError, InputError
 from artify_stream.geometry import fit_long_side
-from artify_stream.images import is_image_path, read_image, write_image, LoadedImage
+from artify_stream.image_files import is_image_path, read_image, write_image, LoadedImage
 from artify_stream.video import VideoOptions, VideoPipeline, is_video_path
 from frontends.webapp.config import AppConfig
 from frontends.webapp.shelf import ModelShelf
@@ -105,7 +105,7 @@ class PhotoResult:
 
 def stylize_photo(shelf: ModelShelf, model: str, upload: str | Path | None, long_side: int, config: AppConfig,
                   folders: JobFolders) -> PhotoResult:
-    from artify_stream.still_images import stylize_image
+    from artify_stream.stylize_image import stylize_image
 
     path = check_upload(upload, config, "image")
     image = read_photo(path, config)
@@ -179,7 +179,7 @@ def compare_photo(shelf: ModelShelf, upload: str | Path | None, long_side: int, 
     from artify_stream.evaluation.baselines import opencv_stylization
     from artify_stream.evaluation.judge import load_judge
     from artify_stream.evaluation.measures import colours_per_kpx, edge_f1, flatness
-    from artify_stream.still_images import stylize_image
+    from artify_stream.stylize_image import stylize_image
 
     path = check_upload(upload, config, "image")
     image = read_photo(path, config)

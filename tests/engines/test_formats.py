@@ -23,9 +23,19 @@ def test_every_row_names_a_class_with_the_one_constructor():
         assert params[1:6] == ["generator", "spec", "cache", "model_sha256", "shapes"], fmt.name
 
 
-def test_cli_choices_come_from_the_table():
-    assert [c.value for c in BackendChoice] == ["auto", *FORMATS]
+def test_the_cli_offers_every_engine_and_precision_a_user_can_name_and_refuses_others():
+    """What `artify stylize --engine/--precision` accept, written out: a new table row shows up here
+    as a failure until a person has looked at the CLI it makes."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    assert [c.value for c in BackendChoice] == ["auto", "torch", "compile", "onnx", "tensorrt", "tensorrt-rtx"]
     assert [c.value for c in PrecisionChoice] == ["auto", "fp32", "fp16", "bf16"]
+    refused = CliRunner().invoke(app, ["stylize", "in.png", "out.png", "--engine", "vulkan"])
+    assert refused.exit_code == 2 and "vulkan" in refused.output
+    refused = CliRunner().invoke(app, ["stylize", "in.png", "out.png", "--precision", "int8"])
+    assert refused.exit_code == 2 and "int8" in refused.output
 
 
 def test_the_table_decides_devices_precisions_and_defaults():

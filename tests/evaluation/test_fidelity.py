@@ -13,7 +13,7 @@ import pytest
 from artify_stream.evaluation import EvaluationSet, evaluate
 from artify_stream.evaluation.fidelity import (ITA_GROUPS, colour_error, dominant_hue, faces_problem, fidelity_figures,
                                                hue_kept, ita_degrees, ita_group, main_face, rank1_share)
-from artify_stream.images import read_image
+from artify_stream.image_files import read_image
 from tests.conftest import make_picture
 
 needs_dlib = pytest.mark.skipif(faces_problem() is not None, reason=str(faces_problem()))

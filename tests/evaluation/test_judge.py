@@ -11,7 +11,7 @@ import pytest
 from artify_stream.errors import InputError
 from artify_stream.evaluation.faces import detect_faces, faces_kept
 from artify_stream.evaluation.judge import CartoonJudge, kid, load_judge
-from artify_stream.images import read_image
+from artify_stream.image_files import read_image
 
 SAMPLES = Path(__file__).resolve().parents[2] / "artify_stream" / "samples"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from artify_stream.face_mode.detect import faces_missing
-from artify_stream.images import read_image
+from artify_stream.image_files import read_image
 
 SAMPLE = Path(__file__).resolve().parents[2] / "artify_stream" / "samples" / "astronaut-eileen-collins.jpg"
 

@@ -37,8 +37,8 @@ def _frames(path) -> list[np.ndarray]:
 def _join(batch: RayBatch, engine, src, dst, order=None, stop_after: int | None = None):
     """What the cluster does for one clip, in this process: cut, stylize each segment, join."""
     clip = batch.open_clip(src, dst)
-    segments = list(clip.plan)
-    encoded = [stylize_segment(engine, clip.spec, s) for s in segments]
+    segments = list(clip.segments)
+    encoded = [stylize_segment(engine, clip.plan, s) for s in segments]
     for i in order or range(len(encoded)):
         clip.take(segments[i], encoded[i])
         if stop_after is not None and clip.joiner.next_index >= stop_after:
@@ -90,7 +90,7 @@ def test_an_edit_list_cut_joins_to_the_frames_it_shows(engine, tiny_model, tmp_p
     batch = RayBatch(resolve_model(tiny_model), ENGINE, VideoOptions(), ClusterOptions(segment_seconds=0.4))
     clip, segments = _join(batch, engine, src, tmp_path / "joined.mp4")
     assert hidden == 5 and len(segments) > 2
-    clip.report.hidden_frames = clip.plan.hidden  # as the driver does when the clip is complete
+    clip.report.hidden_frames = clip.segments.hidden  # as the driver does when the clip is complete
     assert clip.report.status == "done" and clip.report.frames == 60 - 10 - 5  # from the keyframe at 0.4 s, less the hidden
     assert probe(tmp_path / "joined.mp4")["video_pts"] == probe(tmp_path / "one.mp4")["video_pts"]
 
@@ -102,7 +102,7 @@ def test_a_segment_that_lost_frames_is_a_clear_error(engine, tmp_path):
     segment.packets = segment.packets[:-2]  # as an open GOP or damaged packets would
     batch = RayBatch(resolve_model(None), ENGINE, VideoOptions(), ClusterOptions())
     clip = batch.open_clip(src, tmp_path / "out.mp4")
-    done = stylize_segment(engine, clip.spec, segment)
+    done = stylize_segment(engine, clip.plan, segment)
     clip.joiner.abandon()
     with pytest.raises(InputError, match=r"in\.mp4: segment 1 decoded 8 of its 10 frames.*--segment-seconds 0"):
         check_frames(src, segment, done)

@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import av
 import numpy as np
@@ -97,3 +98,25 @@ def test_validation_split_is_seeded_disjoint_and_needs_enough_photos(tmp_path):
     assert val != split_photos(50, 32, 8, seed=1, root=tmp_path)[1]
     with pytest.raises(InputError, match="fewer than 32 held back"):
         split_photos(39, 32, 8, seed=0, root=tmp_path)
+
+
+def test_balanced_skin_tones_weigh_each_group_alike(tmp_path):
+    """Three photos of one light-skinned face, one darkened copy and two pictures without a face: the
+    lone dark-skinned photo is drawn as often as the three light ones together (dlib's real models)."""
+    from artify_stream.evaluation.fidelity import faces_problem
+    from artify_stream.image_files import read_image
+    from trainer.data import NO_FACE, skin_tone_group, skin_tone_weights
+    from tests.conftest import make_picture
+
+    if faces_problem():
+        pytest.skip(faces_problem())
+    sample = Path(__file__).resolve().parents[2] / "artify_stream" / "samples" / "astronaut-eileen-collins.jpg"
+    face = read_image(sample).rgb
+    dark = (face.astype(np.float32) * np.array([0.42, 0.3, 0.22])).astype(np.uint8)  # deep brown skin
+    photos = [face, face[:, ::-1].copy(), face[:, 10:].copy(), dark, make_picture(96, 96, seed=1), make_picture(96, 96, seed=2)]
+    assert skin_tone_group(face) != skin_tone_group(dark) and skin_tone_group(photos[4]) == NO_FACE
+    weights, counts = skin_tone_weights(photos, tmp_path / "cache")
+    assert sorted(counts.values()) == [1, 2, 3]
+    assert weights[3] == pytest.approx(sum(weights[:3])) == pytest.approx(weights[4] + weights[5])
+    assert len(list((tmp_path / "cache").iterdir())) == 6  # one cached group per photo, read back next time
+    assert skin_tone_weights(photos, tmp_path / "cache") == (weights, counts)

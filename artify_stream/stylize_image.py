@@ -10,7 +10,7 @@ import numpy as np
 
 from artify_stream.errors import OutputError
 from artify_stream.geometry import check_stylizable, fit_long_side
-from artify_stream.images import (ANIMATED_SUFFIXES, Animation, LoadedImage, frame_count, read_animation, read_image,
+from artify_stream.image_files import (ANIMATED_SUFFIXES, Animation, LoadedImage, frame_count, read_animation, read_image,
                                   write_animation, write_image)
 from artify_stream.outputs import check_output
 

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from artify_stream.errors import InputError, OutputError
-from artify_stream.images import LoadedImage, read_image, write_image
+from artify_stream.image_files import LoadedImage, read_image, write_image
 from tests.conftest import make_picture
 
 
@@ -79,7 +79,7 @@ def test_a_wide_gamut_profile_is_converted_to_srgb_as_viewers_show_it(tmp_path, 
 
 
 def test_an_animated_gif_stays_animated_and_cannot_be_squeezed_into_a_png(tmp_path):
-    from artify_stream.still_images import stylize_image_file
+    from artify_stream.stylize_image import stylize_image_file
 
     frames = [Image.fromarray(make_picture(24, 32, seed=i)) for i in range(6)]
     src = tmp_path / "anim.gif"
