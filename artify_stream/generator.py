@@ -126,6 +126,6 @@ def luma(rgb: torch.Tensor) -> torch.Tensor:
 def with_photo_chroma(drawn: torch.Tensor, photo: torch.Tensor, block: int) -> torch.Tensor:
     """The drawing's luma plus the photo's chroma (RGB minus its luma) averaged over block x block
     cells: flat colour areas that keep the photo's hues; borders and shading come from the drawing."""
-    flat = F.avg_pool2d(photo, block)
+    flat = F.avg_pool2d(photo, block, ceil_mode=True)  # a partial last block averages what it covers
     flat = F.interpolate(flat, size=photo.shape[-2:], mode="bilinear", align_corners=False)
     return (luma(drawn) + flat - luma(flat)).clamp(0.0, 1.0)

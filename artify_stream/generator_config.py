@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from artify_stream.errors import ConfigError
 
 UPSAMPLING = ("transposed", "resize")
-PHOTO_CHROMA_BLOCKS = (0, 2, 4)  # divisors of the size multiple, so the blocks tile every frame
+PHOTO_CHROMA_BLOCKS = (0, 4, 8, 16)  # block sides in pixels (a frame's last blocks may be partial)
 #: Bounds a model file's header must respect (a damaged or hostile header must not allocate terabytes).
 MAX_WIDTH, MAX_BLOCKS, MAX_KERNEL = 1024, 64, 15
 
@@ -25,9 +25,11 @@ class GeneratorConfig:
     #: The first conv has stride 2 and the last is a 4x4 stride-2 transposed conv, so that no conv
     #: runs at full resolution (a CPU-speed switch for lite students; last_kernel is then unused).
     strided_ends: bool = False
-    #: 0: the network paints its own colours. n (2 or 4): it draws lightness only (shading, borders,
-    #: ink) and the colour (chroma) is the photo's, averaged over n x n blocks: the person's skin
-    #: tone and the scene's hues cannot drift to the cartoons' palette (the fidelity issue's recipe).
+    #: 0: the network paints its own colours. n (4, 8 or 16): it draws lightness only (shading,
+    #: borders, ink) and the colour (chroma) is the photo's, averaged over n x n blocks: the person's
+    #: skin tone and the scene's hues cannot drift to the cartoons' palette. Coarser blocks read
+    #: more as flat cartoon colour (the judge's P(cartoon) 0.82 at 4, 0.86 at 8, 0.90 at 16 on
+    #: artify-draw's held-back portraits) at the same colour error.
     photo_chroma: int = 0
 
     def __post_init__(self) -> None:

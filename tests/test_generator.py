@@ -136,3 +136,4 @@ def test_photo_chroma_adds_no_weights_and_checks_its_block():
     assert Generator(plain).state_dict().keys() == Generator(kept).state_dict().keys()
     with pytest.raises(ConfigError, match="photo_chroma"):
         GeneratorConfig(photo_chroma=3)
+    assert Generator(GeneratorConfig(residual_blocks=0, base_width=4, photo_chroma=16))(torch.rand(1, 3, 20, 36)).shape == (1, 3, 20, 36)
