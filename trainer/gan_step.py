@@ -48,8 +48,6 @@ class Training(EpochRun):
         self.photo_set = PhotoCrops(train_photos, cfg.crop_size, cfg.seed, toons)
         self.photo_weights = None
         if cfg.balance_skin_tones:
-            if self.dist.world_size > 1:
-                raise ConfigError("balance_skin_tones runs in one process: its weighted draw is not split across ranks")
             self.photo_weights, counts = skin_tone_weights(train_photos, self.paths.root / "cache" / "skin_tones")
             self.dataset_sizes["skin_tone_groups"] = counts
         self.cartoon_set = CartoonCrops(cartoons, smoothed, cfg.crop_size, cfg.seed)
@@ -82,14 +80,15 @@ class Training(EpochRun):
         cfg = self.config
         self.photo_set.set_epoch(epoch)
         self.cartoon_set.set_epoch(epoch)
-        if self.dist.world_size > 1:
+        if self.photo_weights is not None:  # each rank its own weighted draw, each group alike (with replacement)
+            seed = cfg.seed * 1000 + epoch if self.dist.world_size == 1 else (cfg.seed * 1000 + epoch) * 64 + self.dist.rank
+            photo_sampler = WeightedRandomSampler(self.photo_weights, len(self.photo_set) // self.dist.world_size,
+                                                  generator=torch.Generator().manual_seed(seed))
+        elif self.dist.world_size > 1:
             photo_sampler = DistributedSampler(
                 self.photo_set, self.dist.world_size, self.dist.rank, shuffle=True, seed=cfg.seed, drop_last=True
             )
             photo_sampler.set_epoch(epoch)
-        elif self.photo_weights is not None:  # as many draws as photos, each group alike (with replacement)
-            photo_sampler = WeightedRandomSampler(self.photo_weights, len(self.photo_set),
-                                                  generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         else:
             photo_sampler = RandomSampler(self.photo_set, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         batches = len(self.photo_set) // (cfg.batch_size * self.dist.world_size)
@@ -123,7 +122,6 @@ class Training(EpochRun):
         }
 
     def _load_extra_state(self, state: dict) -> None:
-        from artify_stream.errors import ConfigError
 
         if set(state.get("discriminators", {})) != set(self.critics):
             raise ConfigError(f"{self.paths.checkpoint}: the run trained discriminators {sorted(state.get('discriminators', {}))}; "

@@ -117,8 +117,11 @@ def test_presets_follow_table_one():
         10, 7, 0.001, 1e-5, 16)
     assert preset("paper-round1").generator.residual_blocks == 8
     assert preset("paper-round2").schedule == "exponential"
-    assert set(PRESETS) >= {"recommended", "paper", "small-cpu", "toon", "draw"}
-    assert preset("recommended") == preset("draw") and preset("draw").init_from == "artify-toon"
+    assert set(PRESETS) >= {"recommended", "paper", "small-cpu", "toon", "draw", "keep"}
+    assert preset("draw").init_from == "artify-toon"
+    keep = preset("recommended")  # the fidelity recipe: colour from the photo, lightness-only critics
+    assert keep == preset("keep") and keep.init_from == "artify-draw" and keep.generator.photo_chroma == 16
+    assert keep.critic_colour == "lightness" and keep.balance_skin_tones and keep.blotch_weight > 0
     with pytest.raises(ConfigError):
         preset("nope")
     with pytest.raises(ConfigError):
