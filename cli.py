@@ -23,6 +23,7 @@ import typer  # noqa: E402
 from rich.logging import RichHandler  # noqa: E402
 
 from artify_stream import signals  # noqa: E402
+from artify_stream.geometry import MIN_SIDE  # noqa: E402
 from artify_stream.live.session import LiveOptions  # noqa: E402
 from artify_stream.media_io import EncoderSettings  # noqa: E402
 from artify_stream.registry import resolve_model  # noqa: E402
@@ -124,7 +125,7 @@ def stylize(
     source: Annotated[Path, typer.Argument(help="An image, a video, or a folder of them.")],
     output: Annotated[Path, typer.Argument(help="Output file, or output folder (the tree is mirrored).")],
     model: ModelOpt = None,
-    size: Annotated[Optional[int], typer.Option(min=4, help="Bound the output's long side (downscale only).")] = None,
+    size: Annotated[Optional[int], typer.Option(min=MIN_SIDE, help="Bound the output's long side (downscale only).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that exist (only once the new one is complete).")] = False,
     side_by_side: Annotated[bool, typer.Option(help="Images: write input | output side by side.")] = False,
     engine: EngineOpt = BackendChoice.auto,
@@ -240,7 +241,7 @@ def live(
     source: Annotated[str, typer.Argument(help="Webcam index or /dev/videoN, rtsp/rtmp/http/udp URL, or a video file.")],
     to: Annotated[list[str], typer.Option("--to", help="Sink (repeatable): vcam[:DEVICE], preview, rtsp://, rtmp://, udp:// URL, or a file.")],
     model: ModelOpt = None,
-    size: Annotated[Optional[int], typer.Option(min=4, help="Bound the stylized long side.")] = LiveOptions.long_side,
+    size: Annotated[Optional[int], typer.Option(min=MIN_SIDE, help="Bound the stylized long side.")] = LiveOptions.long_side,
     width: Annotated[Optional[int], typer.Option(help="Webcam: requested capture width.")] = None,
     height: Annotated[Optional[int], typer.Option(help="Webcam: requested capture height.")] = None,
     fps: Annotated[Optional[float], typer.Option(help="Webcam: requested frame rate.")] = None,

@@ -31,7 +31,7 @@ class EncodedSink:
 
     FORMATS = {"rtsp": "rtsp", "rtsps": "rtsp", "rtmp": "flv", "rtmps": "flv", "udp": "mpegts", "srt": "mpegts", "tcp": "mpegts"}
 
-    def __init__(self, target: str, codec: str = "libx264", bitrate: int | None = None, timeout: float = 5.0) -> None:
+    def __init__(self, target: str, codec: str = EncoderSettings.codec, bitrate: int | None = None, timeout: float = 5.0) -> None:
         self.target, self.codec, self.bitrate, self.timeout = target, codec, bitrate, timeout
         self.network = is_network_url(target)
         self.name = redact(target)
