@@ -19,7 +19,11 @@ SUPERSEDED = {
     "artify-toon": "soft (a smoothing, not a drawing); superseded by artify-draw, which is trained from it",
     "artify-toon-lite": "soft; superseded by artify-draw-lite-v1, which is distilled starting from it",
     "artify-draw-lite-v1": "the first drawing student (P(cartoon) 0.893, 26 fps on the AMD CPU); superseded by "
-                           "artify-draw-lite (strided ends: faster, P(cartoon) 0.902), distilled starting from it",
+                           "artify-draw-lite-v2 (strided ends: faster, P(cartoon) 0.902), distilled starting from it",
+    "artify-draw-v2": "draws, but paints every face and scene the cartoons' peach and darker skin as black and peach "
+                      "patches; superseded by artify-draw (the photo's own colours), which is trained from it",
+    "artify-draw-lite-v2": "artify-draw-v2's student (the same peach); superseded by artify-draw-lite, distilled "
+                           "starting from it",
 }
 
 

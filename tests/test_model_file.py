@@ -54,9 +54,11 @@ def test_bundled_models_load_and_say_how_they_were_made():
     assert {DEFAULT_MODEL, "artify-draw-lite", "artify-toon", "artify-toon-lite"} <= set(bundled_models())
     default = load_model(None)
     evaluation = default.metadata["evaluation"]
-    assert evaluation["targets_met"] == evaluation["targets"] == 6  # every target, photos and clip
-    assert evaluation["p_cartoon"] >= 0.9 and default.config.upsample == "resize"
-    assert default.metadata["started_from"]["model"].endswith("artify-toon.safetensors")
+    # Its run's own figures, fidelity included (the model card says which targets it misses and why).
+    assert evaluation["targets"] == 12 and evaluation["targets_met"] >= 8
+    assert evaluation["p_cartoon"] >= 0.9 and evaluation["colour_error"] <= 8 and default.config.upsample == "resize"
+    assert default.config.photo_chroma == 16  # the photo's colours: the fidelity recipe
+    assert default.metadata["started_from"]["sha256"] == load_model("artify-draw-v2").sha256  # (then named artify-draw)
     lite = load_model("artify-draw-lite")
     assert lite.config.separable and GeneratorConfig.from_dict(lite.metadata["teacher"]["config"]) == default.config
 

@@ -305,7 +305,7 @@ PRESETS["draw"] = replace(
 PRESETS["keep"] = replace(
     PRESETS["draw"],
     generator=replace(PRESETS["draw"].generator, photo_chroma=16),
-    epochs=12, init_from="artify-draw", critic_colour="lightness", blotch_weight=20.0, region_colour_weight=20.0,
+    epochs=12, init_from="artify-draw-v2", critic_colour="lightness", blotch_weight=20.0, region_colour_weight=20.0,
     balance_skin_tones=True,
 )
 

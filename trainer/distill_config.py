@@ -62,9 +62,9 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
     "draw-fast-long": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5), epochs=36,
                                     schedule="cosine", init_from="artify-draw-lite-v1", init_matching=True),
     # the fidelity issue's student: artify-draw-lite's architecture with the photo's colour in 16 px
-    # blocks (as its `keep` teacher), re-taught starting from artify-draw-lite itself
+    # blocks (as its `keep` teacher), re-taught starting from artify-draw-lite-v2 itself
     "keep-lite": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5, photo_chroma=16),
-                               epochs=12, schedule="cosine", init_from="artify-draw-lite"),
+                               epochs=12, schedule="cosine", init_from="artify-draw-lite-v2"),
 }
 
 

@@ -120,7 +120,7 @@ def test_presets_follow_table_one():
     assert set(PRESETS) >= {"recommended", "paper", "small-cpu", "toon", "draw", "keep"}
     assert preset("draw").init_from == "artify-toon"
     keep = preset("recommended")  # the fidelity recipe: colour from the photo, lightness-only critics
-    assert keep == preset("keep") and keep.init_from == "artify-draw" and keep.generator.photo_chroma == 16
+    assert keep == preset("keep") and keep.init_from == "artify-draw-v2" and keep.generator.photo_chroma == 16
     assert keep.critic_colour == "lightness" and keep.balance_skin_tones and keep.blotch_weight > 0
     with pytest.raises(ConfigError):
         preset("nope")
