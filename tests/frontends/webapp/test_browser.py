@@ -73,7 +73,7 @@ def test_photo_upload_button_and_download(browser_page, app_server, tmp_path: Pa
     assert np.abs(out.astype(int) - photo).mean() > 5
     assert page.locator("#photo-engine textarea").input_value().startswith("engine: torch fp32 on cpu")
     if os.environ.get(SCREENSHOT_ENV):  # the README's picture: the default model on a bundled sample
-        samples = Path(__file__).resolve().parents[2] / "artify_stream" / "samples"
+        samples = Path(__file__).resolve().parents[3] / "artify_stream" / "samples"
         page.get_by_label("Model").click()
         page.get_by_role("option", name="artify-draw", exact=True).click()
         page.locator("#photo-in input[type=file]").set_input_files(str(samples / "astronaut-eileen-collins.jpg"))
