@@ -4,7 +4,8 @@ Before any work: is the output the input itself (a failure), is it there already
 skipped unless overwriting), can it be written. Then the writer's lock (one writer per output),
 the partial file an interrupted run left and which of its GOPs to keep, the working file, and the
 atomic finish: the output appears only when complete; an interrupted run leaves NAME.partial.EXT.
-The local pipeline, the Ray driver's joiner and the batch walk all go through it.
+Videos (the local pipeline, the Ray driver's joiner), stills, face crops and the batch walk all go
+through it; live recordings keep their own (a stream has no input file to compare with).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from artify_stream.atomic import atomic_path
 from artify_stream.errors import OutputError
 from artify_stream.media_io import CompleteGops
 from artify_stream.output_lock import OutputLock
@@ -44,6 +46,12 @@ class OutputSlot:
         if same_file(self.source, partial_path(self.output)):
             raise OutputError(f"{self.output}: its work-in-progress file {partial_path(self.output).name} is the input; "
                               "choose another output")
+
+    def write_bytes(self, data: bytes) -> None:
+        """A whole file at once (an image from a Ray worker): checked again, then written atomically."""
+        self.check(min_free=0)
+        with atomic_path(self.output) as tmp:
+            tmp.write_bytes(data)
 
     def claim(self, size: tuple[int, int], codec: str) -> CompleteGops | None:
         """Take the writer's lock and decide the working file: the partial's complete GOPs of this

@@ -12,7 +12,7 @@ from artify_stream.errors import OutputError
 from artify_stream.geometry import check_stylizable, fit_long_side
 from artify_stream.image_files import (ANIMATED_SUFFIXES, Animation, LoadedImage, frame_count, read_animation, read_image,
                                   write_animation, write_image)
-from artify_stream.outputs import check_output
+from artify_stream.output_slot import OutputSlot
 
 Stylizer = Callable  # engine interface: uint8 (N, H, W, 3) array in and out
 
@@ -39,7 +39,7 @@ def stylize_image_file(engine: Stylizer, source: Path, output: Path, long_side: 
                        overwrite: bool = False, side_by_side: bool = False) -> None:
     """Read, stylize, write atomically; the output is checked (not the input, exists?) before any work."""
     source, output = Path(source), Path(output)
-    check_output(output, overwrite, inputs=[source], min_free=0)
+    OutputSlot(source, output, overwrite).check(min_free=0)
     frames = frame_count(source)
     if frames > 1:  # an animated GIF or WebP: every frame, or a clear no
         if output.suffix.lower() not in ANIMATED_SUFFIXES:

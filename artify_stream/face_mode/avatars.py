@@ -12,7 +12,7 @@ from artify_stream.errors import InputError
 from artify_stream.face_mode.stylizer import FaceStylizer
 from artify_stream.geometry import fit_long_side
 from artify_stream.image_files import LoadedImage, find_images, is_image_path, read_image, write_image
-from artify_stream.outputs import check_output
+from artify_stream.output_slot import OutputSlot
 
 
 @dataclass
@@ -49,7 +49,7 @@ def write_face_crops(source: Path, output: Path, stylizer: FaceStylizer, overwri
         relative = path.relative_to(source) if source.is_dir() else Path(path.name)
         for k, (_, crop) in enumerate(stylizer.last_faces):
             target = output / relative.parent / f"{relative.stem}.face-{k}.png"
-            check_output(target, overwrite, inputs=[path])
+            OutputSlot(path, target, overwrite).check()
             target.parent.mkdir(parents=True, exist_ok=True)
             write_image(target, LoadedImage(crop, None))
             report.files.append(str(target))

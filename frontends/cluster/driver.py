@@ -23,7 +23,6 @@ from pathlib import Path
 
 import av
 
-from artify_stream.atomic import atomic_path
 from artify_stream.batch import BatchReport, FileResult, NodeFigures, batch_pairs, settled_already
 from frontends.cluster.connect import ClusterError, connect
 from artify_stream.segments.join import SegmentJoiner
@@ -33,7 +32,6 @@ from frontends.cluster.worker import INPUT, Failed, StylizedImage, StylizeWorker
 from frontends.engine_for import EngineChoice
 from artify_stream.errors import ArtifyError, OutputError
 from artify_stream.media_io import expected_frames, open_input
-from artify_stream.outputs import check_output
 from artify_stream.clip_plan import ClipPlan, plan_clip
 from artify_stream.model_file import ModelRef
 from artify_stream.output_slot import OutputSlot
@@ -364,9 +362,7 @@ class _Run:
         figures.busy_s += outcome.seconds
         if isinstance(outcome, StylizedImage):
             try:
-                check_output(task.output, self.options.overwrite, inputs=[task.source], min_free=0)
-                with atomic_path(task.output) as tmp:
-                    tmp.write_bytes(outcome.data)
+                OutputSlot(task.source, task.output, self.options.overwrite).write_bytes(outcome.data)
             except (OutputError, OSError) as exc:
                 self.record(FileResult(task.source, task.output, "failed", str(exc)))
                 return
