@@ -252,24 +252,22 @@ class VideoPipeline:
         st = self.stages
         batcher: FrameBatcher[int | None] = FrameBatcher(self.engine, size, self._batch())
 
-        def put(stylized: list) -> None:
+        def put(stylized: list, t0: float) -> None:
+            """Pass the stylized frames on; the stage's time is the engine's (from t0), not the queue's."""
+            times.frames += len(stylized)
+            times.busy_s += time.perf_counter() - t0
             for frame, pts in stylized:
                 st.put(out_q, StylizedFrame(frame, pts))
-
-        def timed(work) -> list:
-            t0 = time.perf_counter()
-            done = work()
-            times.frames += len(done)
-            times.busy_s += time.perf_counter() - t0
-            return done
 
         with st.stage(lambda exc: ArtifyError(f"{report.source}: stylizing failed ({exc})"), out_q):
             for item in st.items(in_q):
                 if not isinstance(item, DecodedFrame):  # copied packets go on in their place
                     st.put(out_q, item)
                     continue
-                put(timed(lambda: batcher.add(item.rgb, item.pts)))  # noqa: B023 (called at once)
-            put(timed(batcher.flush))  # also on Ctrl-C: what was decoded gets written
+                t0 = time.perf_counter()
+                put(batcher.add(item.rgb, item.pts), t0)
+            t0 = time.perf_counter()
+            put(batcher.flush(), t0)  # also on Ctrl-C: what was decoded gets written
 
     def _write(self, output, vstream, copied: CopiedStreams, keep: CompleteGops | None, in_q: queue.Queue,
                report: VideoReport, source_time_base: Fraction) -> None:
