@@ -65,6 +65,17 @@ def write_clip(
     return pts_list
 
 
+def write_clip_of(path: Path, frames: list[np.ndarray], fps: int = 10) -> None:
+    """Write the given RGB frames (all one even size) as an H.264 clip."""
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        for rgb in frames:
+            out.mux(video.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
+        out.mux(video.encode(None))
+
+
 def probe(path: Path) -> dict:
     """Frame pts (ms), audio packet payloads, rotation and durations of a file."""
     info: dict = {"video_pts": [], "audio_packets": [], "rotation": 0}

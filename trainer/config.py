@@ -196,6 +196,11 @@ class TrainConfig(RunConfigFile):
     gray_style_weight: float = 0.0  # AnimeGANv2 Gram loss, grayscale output vs grayscale cartoons
     temporal_weight: float = 0.0  # compound regularization: G(T(x) + noise) = T(G(x))
     ema_decay: float = 0.0  # 0: off; else the model file holds the EMA of G's weights
+    # --- faces: a share of the photo draws is the photo's aligned face crop (face mode's canonical
+    # crop, jittered), and these terms apply to those crops ---
+    face_share: float = 0.0  # 0: off; else that share of draws of a photo with a face (dlib) is its face crop
+    face_detail_weight: float = 0.0  # content features of the face, contrast-stretched alike on every skin tone
+    face_spread_weight: float = 0.0  # no lightness spread over cheeks and forehead beyond the photo's
     # photos drawn so that every skin-tone group (ITA of the face, dlib) and the photos without a face
     # weigh alike: the kit has ten light-skinned sitters for every dark-skinned one
     balance_skin_tones: bool = False
@@ -232,7 +237,11 @@ class TrainConfig(RunConfigFile):
                        f"diff_augment takes ops from {DIFF_AUGMENT_OPS}, got {self.diff_augment!r}"))
         weights = ("content_weight", "adversarial_weight", "surface_weight", "texture_weight", "projected_weight",
                    "structure_weight",
-                   "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "region_colour_weight", "blotch_weight", "gray_style_weight", "temporal_weight")
+                   "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "region_colour_weight", "blotch_weight", "gray_style_weight", "temporal_weight",
+                   "face_detail_weight", "face_spread_weight")
+        checks.append((0.0 <= self.face_share <= 1.0, f"face_share must be in [0, 1], got {self.face_share}"))
+        checks.append((self.face_share > 0 or not (self.face_detail_weight or self.face_spread_weight),
+                       "face_detail_weight and face_spread_weight need face_share > 0 (the terms apply to face crops)"))
         checks += [(getattr(self, w) >= 0, f"{w} must be >= 0, got {getattr(self, w)}") for w in weights]
         self._raise_first_failed(checks)
 

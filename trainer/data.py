@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -152,6 +153,46 @@ def skin_tone_weights(photos: list[np.ndarray], cache_dir: Path) -> tuple[list[f
     return [1.0 / counts[g] for g in groups], counts
 
 
+def face_eyes(photos: list[np.ndarray], cache_dir: Path) -> list[np.ndarray | None]:
+    """The eye centres (image-left first) of each photo's largest face (dlib, as face mode finds them),
+    or None; cached per photo content. Upsampled once: the kit's 256 px portraits hold faces of 60-130 px."""
+    from artify_stream.face_mode.detect import detect_faces, faces_missing
+
+    if (problem := faces_missing()) is not None:
+        raise InputError(f"face crops need dlib's face models: {problem}")
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    eyes: list[np.ndarray | None] = []
+    for rgb in photos:
+        path = cache_dir / f"{hashlib.sha1(rgb.tobytes() + str(rgb.shape).encode()).hexdigest()}.txt"
+        if not path.exists():
+            found = detect_faces(rgb, upsample=1, limit=1)
+            with atomic_path(path) as tmp:
+                tmp.write_text(" ".join(f"{v:.2f}" for v in found[0].eyes.ravel()) if found else NO_FACE)
+        text = path.read_text()
+        eyes.append(None if text == NO_FACE else np.array(text.split(), np.float32).reshape(2, 2))
+    return eyes
+
+
+def _face_crop(images: list[np.ndarray], eyes: np.ndarray, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """The same aligned face crop (face mode's canonical crop), jittered in scale, angle and place,
+    and flip, of equally sized images."""
+    from artify_stream.face_mode.align import aligned_crop, alignment
+
+    matrix = np.vstack([alignment(eyes, size), [0, 0, 1]])
+    scale, angle = rng.uniform(0.8, 1.2), np.radians(rng.uniform(-10, 10))
+    shift = rng.uniform(-0.05, 0.05, 2) * size
+    c, s = scale * np.cos(angle), scale * np.sin(angle)
+    centre = np.array([size / 2, size / 2])
+    jitter = np.eye(3)
+    jitter[:2, :2] = [[c, -s], [s, c]]
+    jitter[:2, 2] = centre + shift - jitter[:2, :2] @ centre
+    matrix = (jitter @ matrix)[:2].astype(np.float32)
+    flip = bool(rng.integers(0, 2))
+    crops = [aligned_crop(im, matrix, size) for im in images]
+    return [np.ascontiguousarray(c[:, ::-1] if flip else c) for c in crops]
+
+
 def _random_crop(images: list[np.ndarray], size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """The same random crop (and flip) of equally sized images; upscale if smaller than the crop."""
     h, w = images[0].shape[:2]
@@ -187,22 +228,39 @@ class _SeededCrops(Dataset):
         return np.random.default_rng([self.seed, self.epoch, index])
 
 
+class PhotoSample(NamedTuple):
+    """One training photo crop; `target` is empty when the run has no per-photo target, `face` says
+    whether the crop is an aligned face (the face terms apply to those)."""
+
+    photo: torch.Tensor
+    target: torch.Tensor
+    face: torch.Tensor
+
+
 class PhotoCrops(_SeededCrops):
     """Random crops and flips of the photos, as float tensors in [0, 1]; with `targets` (the same
-    size as the photos), the same crop of each photo's target too."""
+    size as the photos), the same crop of each photo's target too. With `eyes` (per photo, None
+    where no face) a `face_share` of the draws of a photo with a face is its aligned face crop."""
 
-    def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int, targets: list[np.ndarray] | None = None) -> None:
+    def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int, targets: list[np.ndarray] | None = None,
+                 eyes: list[np.ndarray | None] | None = None, face_share: float = 0.0) -> None:
         super().__init__(crop_size, seed)
         self.photos = photos
         self.targets = targets
+        self.eyes = eyes
+        self.face_share = face_share
 
     def __len__(self) -> int:
         return len(self.photos)
 
-    def __getitem__(self, index: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> PhotoSample:
         images = [self.photos[index]] + ([self.targets[index]] if self.targets is not None else [])
-        crops = [to_tensor(c) for c in _random_crop(images, self.crop_size, self._rng(index))]
-        return crops[0] if self.targets is None else (crops[0], crops[1])
+        rng = self._rng(index)
+        eyes = self.eyes[index] if self.eyes is not None else None
+        face = eyes is not None and rng.random() < self.face_share
+        crops = _face_crop(images, eyes, self.crop_size, rng) if face else _random_crop(images, self.crop_size, rng)
+        crops = [to_tensor(c) for c in crops]
+        return PhotoSample(crops[0], crops[1] if self.targets is not None else torch.empty(0), torch.tensor(face))
 
 
 class CartoonCrops(_SeededCrops):

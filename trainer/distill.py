@@ -21,7 +21,7 @@ from artify_stream.model_file import ModelFile, load_model_file
 from artify_stream.registry import resolve_model_path
 from trainer import losses as L
 from trainer.content import build_content_features
-from trainer.data import PhotoCrops, sample_video_frames
+from trainer.data import PhotoCrops, PhotoSample, sample_video_frames
 from trainer.distill_config import DistillConfig
 from trainer.epoch_loop import EpochRun
 from trainer.selection import STUDENT_RULE, closest_to_teacher, teacher_gap
@@ -102,9 +102,9 @@ class Distillation(EpochRun):
     def _phase(self, epoch: int) -> str:
         return "distill"
 
-    def _step(self, batch: torch.Tensor, epoch: int) -> dict:
+    def _step(self, batch: PhotoSample, epoch: int) -> dict:
         cfg = self.config
-        photo = self._to_device(batch)
+        photo = self._to_device(batch.photo)
         terms: dict[str, torch.Tensor] = {}
         with self._autocast():
             with torch.no_grad():

@@ -21,7 +21,8 @@ from trainer import losses as L
 from trainer.config import TrainConfig
 from trainer.content import build_content_features
 from trainer.critics import build_critics, frozen
-from trainer.data import CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, load_cartoon_source, skin_tone_weights
+from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, face_eyes, load_cartoon_source,
+                          skin_tone_weights)
 from trainer.representations import random_gray_weights, superpixel_flatten
 from trainer.epoch_loop import EpochRun
 from trainer.temporal import FrameChange, RandomFrameChange
@@ -45,7 +46,10 @@ class Training(EpochRun):
         smoothed = EdgeSmoothedCartoons(self.paths.edge_cache, cfg.edge_kernel)(cartoons)
         self.dataset_sizes["cartoons"] = len(cartoons)
         toons = ToonTargets(self.paths.toon_cache)(train_photos) if cfg.uses_toon_targets else None
-        self.photo_set = PhotoCrops(train_photos, cfg.crop_size, cfg.seed, toons)
+        eyes = face_eyes(train_photos, self.paths.root / "cache" / "face_eyes") if cfg.face_share else None
+        if eyes is not None:
+            self.dataset_sizes["photos_with_a_face"] = sum(e is not None for e in eyes)
+        self.photo_set = PhotoCrops(train_photos, cfg.crop_size, cfg.seed, toons, eyes, cfg.face_share)
         self.photo_weights = None
         if cfg.balance_skin_tones:
             self.photo_weights, counts = skin_tone_weights(train_photos, self.paths.root / "cache" / "skin_tones")
@@ -157,7 +161,8 @@ class Training(EpochRun):
         return losses
 
     def _generator_loss(self, photo: torch.Tensor, toon: torch.Tensor | None, cartoon: torch.Tensor, fake: torch.Tensor,
-                        gray: torch.Tensor, adversarial: bool, temporal: tuple | None) -> tuple[torch.Tensor, dict]:
+                        gray: torch.Tensor, adversarial: bool, temporal: tuple | None,
+                        face: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         cfg = self.config
         terms: dict[str, torch.Tensor] = {}
         if not adversarial and cfg.init_loss in ("pixel", "toon"):
@@ -202,17 +207,37 @@ class Training(EpochRun):
                 terms["region_colour"] = cfg.region_colour_weight * L.region_colour_loss(fake, photo)
             if cfg.blotch_weight:
                 terms["blotch"] = cfg.blotch_weight * L.blotch_loss(fake, photo)
+            if cfg.face_detail_weight or cfg.face_spread_weight:
+                terms.update(self._face_terms(photo, fake, face))
             if temporal is not None:
                 change, output_of_changed = temporal
                 terms["temporal"] = cfg.temporal_weight * L.temporal_loss(output_of_changed, change.warp(fake))
         total = sum(terms.values())
         return total, {k: v.item() for k, v in terms.items()}
 
+    def _face_terms(self, photo: torch.Tensor, fake: torch.Tensor, face: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The face-kept terms on the batch's aligned face crops (zero when it has none)."""
+        cfg = self.config
+        if not bool(face.any()):
+            zero = fake.float().sum() * 0.0
+            return {name: zero for name, w in (("face_detail", cfg.face_detail_weight), ("face_spread", cfg.face_spread_weight)) if w}
+        photo, fake = photo[face], fake[face]
+        terms = {}
+        if cfg.face_detail_weight:
+            fake_view, photo_view = L.contrast_stretched(fake, photo)
+            with torch.no_grad():
+                target = self.content(photo_view.to(photo.dtype).contiguous(memory_format=torch.channels_last))
+            features = self.content(fake_view.to(fake.dtype).contiguous(memory_format=torch.channels_last))
+            terms["face_detail"] = cfg.face_detail_weight * L.content_loss(features, target)
+        if cfg.face_spread_weight:
+            terms["face_spread"] = cfg.face_spread_weight * L.face_spread_loss(fake, photo)
+        return terms
+
     def _step(self, batch: tuple, epoch: int) -> dict:
-        photo, (cartoon, smooth) = batch
-        photo, toon = photo if isinstance(photo, (tuple, list)) else (photo, None)
-        photo, cartoon, smooth = self._to_device(photo), self._to_device(cartoon), self._to_device(smooth)
-        toon = None if toon is None else self._to_device(toon)
+        sample, (cartoon, smooth) = batch
+        photo, cartoon, smooth = self._to_device(sample.photo), self._to_device(cartoon), self._to_device(smooth)
+        toon = self._to_device(sample.target) if sample.target.numel() else None
+        face = sample.face.to(self.device)
         adversarial = epoch >= self.config.init_epochs
         losses: dict[str, float] = {}
         gray = random_gray_weights().to(self.device)
@@ -229,7 +254,7 @@ class Training(EpochRun):
         if adversarial:
             losses.update(self._critic_step(cartoon, smooth, fake.detach().to(cartoon.dtype), gray))
         with self._autocast():
-            g_loss, terms = self._generator_loss(photo, toon, cartoon, fake, gray, adversarial, temporal)
+            g_loss, terms = self._generator_loss(photo, toon, cartoon, fake, gray, adversarial, temporal, face)
         self._update_generator(g_loss)
         losses.update(terms)
         losses["g"] = g_loss.item()

@@ -105,6 +105,34 @@ def blotch_loss(output: torch.Tensor, photo: torch.Tensor, window: int = 8, slac
     return added.clamp_min(0.0).mean()
 
 
+def _boxes(images: torch.Tensor, boxes) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, pixels): the pixels of unit-coordinate boxes (x0, y0, x1, y1), side by side."""
+    h, w = images.shape[-2:]
+    return torch.cat([images[..., int(y0 * h):int(y1 * h), int(x0 * w):int(x1 * w)].flatten(2) for x0, y0, x1, y1 in boxes], 2)
+
+
+def face_spread_loss(output: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """On aligned face crops: the lightness spread over cheeks and forehead beyond the photo's, so
+    the skin is not broken into dark and light patches (what `artify evaluate` measures per skin tone)."""
+    from artify_stream.face_mode.align import CANONICAL_SKIN
+    from artify_stream.generator import luma
+
+    out, ref = _boxes(luma(output.float()), CANONICAL_SKIN), _boxes(luma(photo.float()), CANONICAL_SKIN)
+    return (out.std(2) - ref.std(2)).clamp_min(0.0).mean()
+
+
+def contrast_stretched(output: torch.Tensor, photo: torch.Tensor, spread: float = 0.15) -> tuple[torch.Tensor, torch.Tensor]:
+    """Output and photo under the same per-image affine that gives the photo's face a lightness spread
+    of `spread`: a dark face's eyes, brows and mouth weigh as much in a feature loss as a pale face's."""
+    from artify_stream.face_mode.align import CANONICAL_FACE
+    from artify_stream.generator import luma
+
+    face = _boxes(luma(photo.float()), (CANONICAL_FACE,))
+    mean, std = face.mean(2, keepdim=True)[..., None], face.std(2, keepdim=True)[..., None].clamp_min(0.02)
+    gain = spread / std
+    return (output.float() - mean) * gain + 0.5, (photo.float() - mean) * gain + 0.5
+
+
 def gram(features: torch.Tensor) -> torch.Tensor:
     n, c, h, w = features.shape
     f = features.float().reshape(n, c, h * w)

@@ -12,6 +12,10 @@ import numpy as np
 
 #: Eye centres in a unit crop: 32% of the width apart, 40% down (hair above, chin and neck below).
 CANONICAL_EYES = np.array([[0.34, 0.40], [0.66, 0.40]], np.float32)
+#: Skin in a unit canonical crop, boxes (x0, y0, x1, y1): both cheeks below the eyes, the forehead above the brows.
+CANONICAL_SKIN = ((0.22, 0.50, 0.36, 0.62), (0.64, 0.50, 0.78, 0.62), (0.38, 0.10, 0.62, 0.18))
+#: The face itself in a unit canonical crop (brows to chin, cheek to cheek): what face terms look at.
+CANONICAL_FACE = (0.20, 0.25, 0.80, 0.85)
 
 
 def alignment(eyes: np.ndarray, size: int) -> np.ndarray:

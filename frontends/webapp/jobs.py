@@ -94,6 +94,22 @@ def read_photo(path: Path, config: AppConfig) -> LoadedImage:
         raise UploadError(f"{_name(path)}: {str(exc).removeprefix(str(path) + ': ')}") from None
 
 
+def faces_line(face_stylizer) -> str:
+    """Face mode's part of a result line: how many faces it stylized (0 is an answer, not an error)."""
+    summary = face_stylizer.summary()
+    count = summary["identities"] if face_stylizer.options.stream else summary["faces_stylized"]
+    return f"face mode: {count} face{'' if count == 1 else 's'}"
+
+
+def _stylizer(shelf: ModelShelf, model: str, faces: bool, stream: bool):
+    """The engine the job runs: the model's, or the model's in face mode."""
+    if not faces:
+        return shelf.engine(model).engine
+    if (problem := shelf.faces_problem) is not None:
+        raise UploadError(f"face mode is not available on this server: {problem}")
+    return shelf.face_stylizer(model, stream)
+
+
 @dataclass
 class PhotoResult:
     before: np.ndarray  # the input at the output's size, for the before/after view
@@ -104,22 +120,24 @@ class PhotoResult:
 
 
 def stylize_photo(shelf: ModelShelf, model: str, upload: str | Path | None, long_side: int, config: AppConfig,
-                  folders: JobFolders) -> PhotoResult:
+                  folders: JobFolders, faces: bool = False) -> PhotoResult:
     from artify_stream.stylize_image import stylize_image
 
     path = check_upload(upload, config, "image")
     image = read_photo(path, config)
     built = shelf.engine(model)
+    stylizer = _stylizer(shelf, model, faces, stream=False)
     start = time.perf_counter()
     with shelf.run_lock:
         try:
-            out = stylize_image(built.engine, image, long_side, name=_name(path))
+            out = stylize_image(stylizer, image, long_side, name=_name(path))
         except InputError as exc:
             raise UploadError(str(exc)) from None
     seconds = time.perf_counter() - start
-    file = folders.new() / f"{Path(_name(path)).stem}-{model.replace('/', '-')}.png"
+    file = folders.new() / f"{Path(_name(path)).stem}-{model.replace('/', '-')}{'-faces' if faces else ''}.png"
     write_image(file, out)
-    return PhotoResult(fit_long_side(image.rgb, long_side), out.rgb, file, built.line, seconds)
+    line = built.line + (f"; {faces_line(stylizer)}" if faces else "")
+    return PhotoResult(fit_long_side(image.rgb, long_side), out.rgb, file, line, seconds)
 
 
 @dataclass
@@ -128,9 +146,10 @@ class ClipResult:
     frames: int
     fps: float
     engine_line: str
+    faces: str = ""  # face mode's line, when it was on
 
     def summary(self) -> str:
-        return f"{self.frames} frames at {self.fps:.1f} fps; {self.engine_line}"
+        return f"{self.frames} frames at {self.fps:.1f} fps; {self.engine_line}" + (f"; {self.faces}" if self.faces else "")
 
 
 def clip_seconds(path: Path) -> float | None:
@@ -147,24 +166,26 @@ def clip_seconds(path: Path) -> float | None:
 
 
 def stylize_clip(shelf: ModelShelf, model: str, upload: str | Path | None, long_side: int, config: AppConfig,
-                 folders: JobFolders, progress: Callable[[int, int | None], None] | None = None) -> ClipResult:
-    """An MP4 (H.264, the source's audio kept) the browser can play."""
+                 folders: JobFolders, progress: Callable[[int, int | None], None] | None = None,
+                 faces: bool = False) -> ClipResult:
+    """An MP4 (H.264, the source's audio kept) the browser can play; in face mode faces are tracked."""
     path = check_upload(upload, config, "video")
     seconds = clip_seconds(path)
     if seconds is not None and seconds > config.max_clip_seconds:
         raise UploadError(f"{_name(path)}: {seconds:.0f} s is longer than this app's {config.max_clip_seconds:.0f} s "
                           "limit; use `artify stylize` for long clips")
     built = shelf.engine(model)
-    output = folders.new() / f"{path.stem}-{model.replace('/', '-')}.mp4"
+    stylizer = _stylizer(shelf, model, faces, stream=True)
+    output = folders.new() / f"{path.stem}-{model.replace('/', '-')}{'-faces' if faces else ''}.mp4"
     options = VideoOptions(long_side=long_side, keep_partial=False)
     with shelf.run_lock:
         try:
-            report = VideoPipeline(built.engine, options, progress).run(path, output)
+            report = VideoPipeline(stylizer, options, progress).run(path, output)
         except ArtifyError as exc:
             raise UploadError(str(exc).replace(str(path), _name(path))) from None
     if report.status != "done":
         raise UploadError(report.message().replace(str(path), _name(path)).split("; wrote")[0])
-    return ClipResult(output, report.frames, report.fps, built.line)
+    return ClipResult(output, report.frames, report.fps, built.line, faces_line(stylizer) if faces else "")
 
 
 @dataclass
@@ -203,17 +224,25 @@ class WebcamStylizer:
         self.shelf = shelf
         self._arrivals: deque[float] = deque(maxlen=window)
         self._latencies: deque[float] = deque(maxlen=window)
+        self._face_mode: dict[str, object] = {}  # model -> its face stylizer: tracks follow the camera's frames
+        self._faces_on = False
 
-    def __call__(self, frame: np.ndarray | None, model: str, long_side: int) -> tuple[np.ndarray | None, str]:
+    def __call__(self, frame: np.ndarray | None, model: str, long_side: int,
+                 faces: bool = False) -> tuple[np.ndarray | None, str]:
         if frame is None:
             return None, "waiting for the camera"
-        built = self.shelf.engine(model)
+        if faces and model not in self._face_mode:
+            self._face_mode[model] = _stylizer(self.shelf, model, True, stream=True)
+        stylizer = self._face_mode[model] if faces else self.shelf.engine(model).engine
+        self._faces_on = faces
         start = time.perf_counter()
         rgb = np.ascontiguousarray(fit_long_side(frame[..., :3], long_side))
         with self.shelf.run_lock:
-            out = built.engine(rgb[None])[0].copy()
+            out = np.asarray(stylizer(rgb[None]))[0].copy()
         self._latencies.append(time.perf_counter() - start)
         self._arrivals.append(start)
+        if faces:
+            return out, f"{self.stats()}; {len(stylizer.last_faces)} face{'' if len(stylizer.last_faces) == 1 else 's'} in view"
         return out, self.stats()
 
     def stats(self) -> str:
@@ -221,4 +250,5 @@ class WebcamStylizer:
             return "waiting for the camera"
         span = self._arrivals[-1] - self._arrivals[0]
         fps = (len(self._arrivals) - 1) / span if span > 0 else 0.0
-        return f"{fps:.1f} fps, {1000 * float(np.mean(self._latencies)):.0f} ms per frame in the model"
+        where = "in the model and face mode" if self._faces_on else "in the model"
+        return f"{fps:.1f} fps, {1000 * float(np.mean(self._latencies)):.0f} ms per frame {where}"

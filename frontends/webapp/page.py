@@ -1,7 +1,8 @@
 """The Gradio page: four tabs over `jobs`, its API names, and `serve`.
 
-API (also for `gradio_client`): /stylize_image (photo, model, size) -> ((before, after), cartoon
-PNG, engine line) and /stylize_video (clip, model, size) -> (cartoon clip, summary). Every event shares one queue
+API (also for `gradio_client`): /stylize_image (photo, model, size, faces) -> ((before, after),
+cartoon PNG, engine line) and /stylize_video (clip, model, size, faces) -> (cartoon clip, summary);
+`faces` (default off) is face mode, as `artify stylize --faces`. Every event shares one queue
 slot ("engine"), so one engine is never run by two requests at once; uploads reach the functions
 unprocessed (`preprocess=False`) so that a bad file gets our message, not a Gradio traceback.
 """
@@ -50,16 +51,16 @@ def build_page(config: AppConfig, shelf: ModelShelf, folders: jobs.JobFolders):
         return run
 
     @shown
-    def stylize_image(photo, model: str, size: int):
-        result = jobs.stylize_photo(shelf, model, _upload_path(photo), int(size), config, folders)
+    def stylize_image(photo, model: str, size: int, faces: bool = False):
+        result = jobs.stylize_photo(shelf, model, _upload_path(photo), int(size), config, folders, bool(faces))
         return (result.before, result.after), str(result.file), f"{result.engine_line}; {1000 * result.seconds:.0f} ms"
 
     @shown
-    def stylize_video(clip, model: str, size: int, progress=gr.Progress()):
+    def stylize_video(clip, model: str, size: int, faces: bool = False, progress=gr.Progress()):
         def update(done: int, total: int | None) -> None:
             progress((done, total) if total else done, desc="frames", unit="frames")
 
-        result = jobs.stylize_clip(shelf, model, _upload_path(clip), int(size), config, folders, update)
+        result = jobs.stylize_clip(shelf, model, _upload_path(clip), int(size), config, folders, update, bool(faces))
         return str(result.file), result.summary()
 
     @shown
@@ -72,6 +73,10 @@ def build_page(config: AppConfig, shelf: ModelShelf, folders: jobs.JobFolders):
     webcam = jobs.WebcamStylizer(shelf)
     models = gr.Dropdown(choices=[(shelf.label(n), n) for n in shelf.names], value=shelf.default, label="Model")
     sizes = gr.Dropdown(choices=list(config.output_sizes), value=config.default_size, label="Output long side (px)")
+    faces_problem = shelf.faces_problem
+    faces = gr.Checkbox(value=False, label="Face mode", elem_id="faces", interactive=faces_problem is None,
+                        info=faces_problem or "each face aligned, stylized at 256 px and put back (tracked in clips "
+                                              "and on the webcam)")
     engine_kw = dict(concurrency_id=ENGINE_QUEUE, concurrency_limit=1)
 
     with gr.Blocks(title=TITLE, delete_cache=(300, 600), analytics_enabled=False) as page:
@@ -79,6 +84,7 @@ def build_page(config: AppConfig, shelf: ModelShelf, folders: jobs.JobFolders):
         with gr.Row():
             models.render()
             sizes.render()
+            faces.render()
         with gr.Tab("Photo"):
             with gr.Row():
                 photo_in = gr.Image(type="filepath", sources=["upload", "clipboard", "webcam"], label="Photo",
@@ -106,11 +112,11 @@ def build_page(config: AppConfig, shelf: ModelShelf, folders: jobs.JobFolders):
             compare_table = gr.Dataframe(headers=["name", "P(cartoon)", "edge F1", "flatness", "colours / kpx"],
                                          label="Figures (as `artify evaluate` measures them, on this one photo)")
 
-        photo_button.click(stylize_image, [photo_in, models, sizes], [photo_view, photo_file, photo_engine],
+        photo_button.click(stylize_image, [photo_in, models, sizes, faces], [photo_view, photo_file, photo_engine],
                            preprocess=False, api_name="stylize_image", **engine_kw)
-        clip_button.click(stylize_video, [clip_in, models, sizes], [clip_out, clip_summary], preprocess=False,
+        clip_button.click(stylize_video, [clip_in, models, sizes, faces], [clip_out, clip_summary], preprocess=False,
                           api_name="stylize_video", **engine_kw)
-        cam_in.stream(webcam, [cam_in, models, sizes], [cam_out, cam_stats], stream_every=config.webcam_every_s,
+        cam_in.stream(webcam, [cam_in, models, sizes, faces], [cam_out, cam_stats], stream_every=config.webcam_every_s,
                       time_limit=600, api_visibility="private", **engine_kw)
         compare_button.click(compare, [compare_in, sizes], [compare_gallery, compare_table], preprocess=False,
                              api_visibility="private", **engine_kw)
@@ -133,4 +139,5 @@ def serve(config: AppConfig, shelf: ModelShelf, block: bool = True):
                 allowed_paths=[str(folders.root)], prevent_thread_lock=not block, quiet=False, theme=theme,
                 show_error=True, ssr_mode=False, footer_links=["api"])
     page.artify_folders = folders
+    page.artify_shelf = shelf
     return page

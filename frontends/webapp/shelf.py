@@ -56,6 +56,21 @@ class ModelShelf:
             raise InputError(f"model {name!r} is not offered here (choose one of: {', '.join(self.paths)})")
         return self.paths[name]
 
+    @property
+    def faces_problem(self) -> str | None:
+        """Why face mode cannot run here (dlib's models missing), or None."""
+        from artify_stream.face_mode.detect import faces_missing
+
+        return faces_missing()
+
+    def face_stylizer(self, name: str, stream: bool):
+        """The model's engine in face mode (faces aligned, stylized and put back): `stream` for a clip
+        or the webcam (faces tracked and smoothed across frames), else each picture on its own; a
+        picture's faces are searched at twice its size (from about 40 px wide: the page's sizes are small)."""
+        from artify_stream.face_mode import FaceOptions, FaceStylizer
+
+        return FaceStylizer(self.engine(name).engine, options=FaceOptions(stream=stream, upsample=0 if stream else 1))
+
     def engine(self, name: str) -> ShelfEngine:
         """The model's engine, built on first use (and cached on disk by the engine cache); the
         model file is read and hashed once, here, when the page first asks for it."""

@@ -76,11 +76,11 @@ def test_edge_smoothed_cartoons_are_cached(tmp_path):
 def test_crops_are_deterministic_per_epoch_and_pair_aligned():
     photos = [make_picture(40, 50, seed=i) for i in range(3)]
     ds = PhotoCrops(photos, 16, seed=7)
-    a = ds[1]
+    a = ds[1].photo
     assert a.shape == (3, 16, 16) and 0 <= a.min() and a.max() <= 1
-    assert (ds[1] == a).all()
+    assert (ds[1].photo == a).all()
     ds.set_epoch(1)
-    assert not (ds[1] == a).all()
+    assert not (ds[1].photo == a).all()
     cartoons = [make_picture(40, 50, seed=i) for i in range(2)]
     pair = CartoonCrops(cartoons, [c.copy() for c in cartoons], 16, seed=0)[0]
     assert (pair[0] == pair[1]).all()  # same crop and flip of cartoon and its smoothed copy
@@ -88,7 +88,7 @@ def test_crops_are_deterministic_per_epoch_and_pair_aligned():
 
 def test_small_images_are_upscaled_to_the_crop():
     ds = PhotoCrops([make_picture(10, 12)], 32, seed=0)
-    assert ds[0].shape == (3, 32, 32)
+    assert ds[0].photo.shape == (3, 32, 32)
 
 
 def test_validation_split_is_seeded_disjoint_and_needs_enough_photos(tmp_path):

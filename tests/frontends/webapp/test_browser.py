@@ -83,6 +83,22 @@ def test_photo_upload_button_and_download(browser_page, app_server, tmp_path: Pa
         _choose_tiny_model(page)
 
 
+def test_face_mode_checkbox_stylizes_the_face_and_says_so(browser_page, app_server, tmp_path: Path):
+    page = browser_page
+    if app_server[1].artify_shelf.faces_problem:
+        pytest.skip(app_server[1].artify_shelf.faces_problem)
+    _choose_tiny_model(page)
+    samples = Path(__file__).resolve().parents[3] / "artify_stream" / "samples"
+    page.locator("#faces input[type=checkbox]").check()
+    try:
+        page.locator("#photo-in input[type=file]").set_input_files(str(samples / "astronaut-eileen-collins.jpg"))
+        page.locator("#photo-go").click()
+        page.locator("#photo-file a[href*='tiny-faces']").first.wait_for()
+        assert "; face mode: 1 face;" in page.locator("#photo-engine textarea").input_value()
+    finally:
+        page.locator("#faces input[type=checkbox]").uncheck()
+
+
 def test_a_bad_photo_shows_an_error_and_a_good_one_still_works(browser_page, app_server, tmp_path: Path):
     page, base = browser_page, app_server[0]
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)  # a PNG signature, then nothing

@@ -51,3 +51,52 @@ def test_job_folders_keep_only_the_latest_and_vanish_on_close(tmp_path: Path):
     assert [p.exists() for p in made] == [False, False, True, True]
     folders.close()
     assert not folders.root.exists()
+
+
+SAMPLE = Path(__file__).resolve().parents[3] / "artify_stream" / "samples" / "astronaut-eileen-collins.jpg"
+LITE = "artify-draw-lite"  # a real model: a random tiny one paints every crop the same flat grey
+
+
+def _needs_dlib(shelf) -> None:
+    if shelf.faces_problem:
+        pytest.skip(shelf.faces_problem)
+
+
+def test_face_mode_on_a_photo_pastes_the_face_and_counts_it(shelf, tmp_path: Path):
+    _needs_dlib(shelf)
+    folders = jobs.JobFolders(keep=2, root=tmp_path)
+    plain = jobs.stylize_photo(shelf, LITE, SAMPLE, 512, AppConfig(), folders)
+    faced = jobs.stylize_photo(shelf, LITE, SAMPLE, 512, AppConfig(), folders, faces=True)
+    assert faced.engine_line.endswith("; face mode: 1 face") and "face mode" not in plain.engine_line
+    assert faced.file.name.endswith("-faces.png") and faced.after.shape == plain.after.shape
+    changed = np.abs(faced.after.astype(int) - plain.after).max(2) > 8
+    ys, xs = np.nonzero(changed)  # only the face (upper middle of the portrait) differs, not the frame's corners
+    assert changed.mean() > 0.02 and not changed[-40:, :].any() and not changed[:, :30].any()
+    Image.fromarray(make_picture(64, 96, seed=2)).save(tmp_path / "noface.png")
+    none = jobs.stylize_photo(shelf, LITE, tmp_path / "noface.png", 256, AppConfig(), folders, faces=True)
+    assert none.engine_line.endswith("; face mode: 0 faces")  # no face is an answer, not an error
+    folders.close()
+
+
+def test_face_mode_on_a_clip_tracks_the_face(shelf, tmp_path: Path):
+    _needs_dlib(shelf)
+    from tests.media import write_clip_of
+
+    rgb = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    frames = [np.ascontiguousarray(rgb[i:i + 256, 40 + i:296 + i]) for i in range(0, 16, 2)]
+    write_clip_of(tmp_path / "face.mp4", frames)
+    folders = jobs.JobFolders(keep=2, root=tmp_path)
+    result = jobs.stylize_clip(shelf, LITE, tmp_path / "face.mp4", 256, AppConfig(), folders, faces=True)
+    assert result.frames == len(frames) and result.summary().endswith("; face mode: 1 face")
+    folders.close()
+
+
+def test_webcam_face_mode_says_how_many_faces_are_in_view(shelf):
+    _needs_dlib(shelf)
+    rgb = np.array(Image.open(SAMPLE).convert("RGB"))  # writable, as the browser's frames are
+    cam = jobs.WebcamStylizer(shelf)
+    for _ in range(3):
+        out, stats = cam(rgb, LITE, 384, faces=True)
+    assert stats.endswith("in the model and face mode; 1 face in view") and out.shape[2] == 3
+    out, stats = cam(np.full((120, 160, 3), 90, np.uint8), LITE, 256, faces=True)
+    assert stats.endswith("; 0 faces in view")
