@@ -88,6 +88,10 @@ def evaluate_job(model: ModelRef, photos: Path, choice: EngineChoice, clips: lis
         stylizers[f"{model.name} --keep-colours"] = KeepColours(plain.run)
     stylizers.update({name: BASELINES[name] for name in baselines})
     reports = compare(stylizers, data, out / "contact_sheet.png" if out else None)
+    if faces:
+        from artify_stream.evaluation.face_mode_figures import face_mode_figures
+
+        reports[f"{model.name} --faces"].face_mode = face_mode_figures(plain.run, data.photos, data.judge)
     if out:
         save_json(out / "evaluation.json", {name: r.to_dict() for name, r in reports.items()})
     return reports, data

@@ -216,6 +216,13 @@ def evaluation_table(reports: dict, data) -> None:
         table.add_row(f"skin {group} ({figures['count']}): error / spread", "0.0 / 1.00x", *cells)
     if first.fidelity and first.fidelity.problem:
         table.add_row("(face fidelity not measured)", first.fidelity.problem, *("" for _ in reports))
+    if any(r.face_mode for r in reports.values()):
+        modes = [r.face_mode for r in reports.values()]
+        table.add_row("face mode: faces stylized", "", *(f"{m.faces}" if m else "" for m in modes))
+        table.add_row("face mode: seam across the mask's edge (x the whole frame's)", "",
+                      *(f"{m.seam_face_mode:.2f} ({m.seam_ratio:.2f}x)" if m else "" for m in modes))
+        table.add_row("face mode: P(cartoon) of the aligned crops", "",
+                      *(f"{m.crop_p_cartoon:.3f}" if m and m.crop_p_cartoon is not None else "" for m in modes))
     for i, clip_name in enumerate(data.clips):
         clips = [r.clips[i] for r in reports.values()]
         table.add_row(f"flicker {clip_name}", f"{clips[0].input_error:.2f}",

@@ -19,6 +19,7 @@ import torch
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import OutputError
 from artify_stream.evaluation.faces import face_figures
+from artify_stream.evaluation.face_mode_figures import FaceModeFigures
 from artify_stream.evaluation.fidelity import FidelityFigures, fidelity_figures
 from artify_stream.evaluation.targets import CartoonTargets
 from artify_stream.evaluation.flicker import ClipMotion, read_clip_frames
@@ -60,6 +61,7 @@ class EvaluationReport:
     face_lightness_shift: float = 0.0  # L* of the face centres, output - input (> 0: paler skin)
     face_colour_shift: float = 0.0  # CIE76 delta E of the face centres
     fidelity: FidelityFigures | None = None  # colour, identity, landmarks, skin per group (fidelity.py)
+    face_mode: FaceModeFigures | None = None  # seam and aligned crops, for a face-mode column (face_mode_figures.py)
 
     @property
     def colour_ratio(self) -> float:
@@ -172,6 +174,7 @@ class EvaluationReport:
                       "lightness_shift": self.face_lightness_shift, "colour_shift": self.face_colour_shift},
             "cartoon_stats": self.cartoon_stats,
             "fidelity": self.fidelity.to_dict() if self.fidelity is not None else None,
+            "face_mode": self.face_mode.to_dict() if self.face_mode is not None else None,
             "clips": [asdict(c) | {"flicker_ratio": c.flicker_ratio} for c in self.clips],
             "summary": self.summary(),
             "targets_met": self.targets_met(),

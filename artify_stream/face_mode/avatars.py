@@ -47,7 +47,7 @@ def write_face_crops(source: Path, output: Path, stylizer: FaceStylizer, overwri
         if not stylizer.last_faces:
             report.without_faces.append(str(path))
         relative = path.relative_to(source) if source.is_dir() else Path(path.name)
-        for k, (_, crop) in enumerate(stylizer.last_faces):
+        for k, (_, crop, _) in enumerate(stylizer.last_faces):
             target = output / relative.parent / f"{relative.stem}.face-{k}.png"
             OutputSlot(path, target, overwrite).check()
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ and live mode take it as they take any engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -19,6 +20,14 @@ from artify_stream.errors import ConfigError
 #: A frame whose small grey thumbnail differs from the previous one's by more than this (mean grey
 #: levels) starts afresh: a cut in a clip, or the next picture of a batch of stills.
 NEW_SCENE_CHANGE = 30.0
+
+
+class PastedFace(NamedTuple):
+    """One face of the last frame: its track's identity, the aligned cartoon crop, the frame -> crop matrix."""
+
+    identity: int
+    crop: np.ndarray
+    matrix: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ class FaceStylizer:
         self._thumb: np.ndarray | None = None
         self.frames = 0
         self.face_frames = 0  # faces stylized, summed over frames
-        self.last_faces: list[tuple[int, np.ndarray]] = []  # (identity, aligned cartoon crop) of the last frame
+        self.last_faces: list[PastedFace] = []  # the last frame's faces
 
     def input_buffer(self, shape: tuple[int, int, int, int]) -> np.ndarray:
         return self.engine.input_buffer(shape)
@@ -108,7 +117,7 @@ class FaceStylizer:
         for (identity, _), matrix, crop in zip(faces, matrices, stylized):
             crop = self._match_edges(crop, aligned_crop(canvas, matrix, size))
             paste(canvas, crop, self.mask, matrix)
-            self.last_faces.append((identity, crop))
+            self.last_faces.append(PastedFace(identity, crop, matrix))
         self.face_frames += len(faces)
 
     def _match_edges(self, crop: np.ndarray, under: np.ndarray) -> np.ndarray:

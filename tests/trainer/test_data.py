@@ -120,3 +120,16 @@ def test_balanced_skin_tones_weigh_each_group_alike(tmp_path):
     assert weights[3] == pytest.approx(sum(weights[:3])) == pytest.approx(weights[4] + weights[5])
     assert len(list((tmp_path / "cache").iterdir())) == 6  # one cached group per photo, read back next time
     assert skin_tone_weights(photos, tmp_path / "cache") == (weights, counts)
+
+
+def test_a_share_of_draws_of_a_photo_with_a_face_is_its_aligned_face_crop():
+    photos = [make_picture(64, 64, seed=i) for i in range(2)]
+    eyes = [np.array([[24.0, 28.0], [40.0, 28.0]], np.float32), None]  # only the first "has a face"
+    ds = PhotoCrops(photos, 32, seed=0, eyes=eyes, face_share=1.0)
+    faces = [bool(ds[0].face) for _ in range(1)] + [bool(ds[1].face)]
+    assert faces == [True, False]
+    plain = PhotoCrops(photos, 32, seed=0)
+    assert not (ds[0].photo == plain[0].photo).all() and (ds[1].photo.shape == plain[1].photo.shape)
+    half = PhotoCrops(photos * 20, 32, seed=0, eyes=eyes * 20, face_share=0.5)
+    shares = [bool(half[i].face) for i in range(0, 40, 2)]
+    assert 4 <= sum(shares) <= 16  # about half of the face photos' draws

@@ -183,3 +183,27 @@ def test_blotch_loss_charges_patches_on_even_skin_but_not_ink_along_edges():
     assert L.blotch_loss(even, even).item() == 0.0
     assert L.blotch_loss(patches, even).item() > 0.03
     assert L.blotch_loss(inked, edged).item() < 0.2 * L.blotch_loss(patches, even).item()
+
+def test_face_spread_costs_patches_on_cheeks_and_forehead_not_an_even_face():
+    import torch
+
+    photo = torch.full((2, 3, 64, 64), 0.3)
+    assert L.face_spread_loss(photo.clone(), photo) == 0
+    patchy = photo.clone()
+    patchy[:, :, 32:40, 14:23] = 0.05  # a dark patch on the left cheek (canonical crop)
+    assert L.face_spread_loss(patchy, photo) > 0.01
+    darker = photo * 0.5  # evenly darker: no patch
+    assert L.face_spread_loss(darker, photo) == 0
+
+
+def test_contrast_stretch_gives_every_face_the_same_spread():
+    import torch
+
+    from artify_stream.face_mode.align import CANONICAL_FACE
+    from artify_stream.generator import luma
+
+    torch.manual_seed(0)
+    dark = 0.1 + 0.12 * torch.rand(1, 1, 64, 64).expand(1, 3, 64, 64)  # a dark face, lightness spread 0.035
+    _, stretched = L.contrast_stretched(dark, dark)
+    x0, y0, x1, y1 = (int(v * 64) for v in CANONICAL_FACE)
+    assert abs(float(luma(stretched)[..., y0:y1, x0:x1].std()) - 0.15) < 0.01

@@ -1,0 +1,33 @@
+"""Face mode's evaluation figures: the seam across the pasted face's edge, on dlib's real detections."""
+
+import numpy as np
+
+from artify_stream.evaluation.face_mode_figures import face_mode_figures, ring_points
+from tests.face_mode.conftest import frame_with, invert
+
+
+def test_a_face_stylized_like_its_frame_adds_no_seam(head):
+    frames = [frame_with([(head, 220, 80)]), frame_with([])]
+    figures = face_mode_figures(invert, frames)
+    assert figures.photos == 2 and figures.faces == 1 and figures.crop_p_cartoon is None
+    assert figures.seam_whole_frame > 1  # the ring crosses the head's own edges
+    assert 0.9 <= figures.seam_ratio <= 1.1
+
+
+def test_a_face_stylized_unlike_its_frame_shows_a_seam(head):
+    def crops_brighter(frames):  # the aligned 256 px crops come out far lighter than the frame does
+        frames = np.asarray(frames)
+        return np.minimum(frames.astype(int) + (120 if frames.shape[1:3] == (256, 256) else 0), 255).astype(np.uint8)
+
+    figures = face_mode_figures(crops_brighter, [frame_with([(head, 220, 80)])])
+    assert figures.faces == 1 and figures.seam_ratio > 1.5
+
+
+def test_the_ring_straddles_the_masks_edge():
+    from artify_stream.face_mode.align import feathered_mask
+
+    mask = feathered_mask(256)
+    inner, outer = (np.rint(p).astype(int) for p in ring_points(256))
+    ok_in = [(0 <= x < 256 and 0 <= y < 256) for x, y in inner]
+    assert all(mask[y, x] > 0.9 for (x, y), ok in zip(inner, ok_in) if ok)
+    assert all(mask[y, x] < 0.1 for x, y in outer if 0 <= x < 256 and 0 <= y < 256)
