@@ -24,26 +24,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artify_stream.evaluation.flicker import ClipMotion  # noqa: E402
 from artify_stream.face_mode import FaceStylizer  # noqa: E402
-from artify_stream.face_mode.align import alignment, feathered_mask  # noqa: E402
+from artify_stream.evaluation.face_mode_figures import across_ring  # noqa: E402
+from artify_stream.face_mode.align import feathered_mask  # noqa: E402
 from artify_stream.media_io import read_frames  # noqa: E402
 from engines import create_engine  # noqa: E402
 
 
-def face_region(shape, tracks_eyes: list[np.ndarray], size: int) -> np.ndarray:
+def face_region(shape, matrices: list[np.ndarray], size: int) -> np.ndarray:
     """Frame-sized mask (bool) of where faces were pasted (the feathered mask above one half)."""
     region = np.zeros(shape[:2], bool)
     mask = feathered_mask(size)
-    for eyes in tracks_eyes:
-        inverse = cv2.invertAffineTransform(alignment(eyes, size))
+    for matrix in matrices:
+        inverse = cv2.invertAffineTransform(matrix)
         region |= cv2.warpAffine(mask, inverse, (shape[1], shape[0])) > 0.5
     return region
-
-
-def edge_ring(region: np.ndarray, width: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
-    inside = region & ~cv2.erode(region.astype(np.uint8), kernel).astype(bool)
-    outside = cv2.dilate(region.astype(np.uint8), kernel).astype(bool) & ~region
-    return inside, outside
 
 
 def run(clip: Path, engine, size: tuple[int, int]) -> dict:
@@ -52,7 +46,7 @@ def run(clip: Path, engine, size: tuple[int, int]) -> dict:
         return int(w * scale) // 4 * 4, int(h * scale) // 4 * 4
 
     frames = read_frames(clip, fit=fit)
-    whole, face_out, t_whole, t_face, eyes_per_frame = [], [], [], [], []
+    whole, face_out, t_whole, t_face, eyes_per_frame, matrices = [], [], [], [], [], []
     stylizer = FaceStylizer(engine)
     for frame in frames:
         batch = np.ascontiguousarray(frame)[None]
@@ -64,19 +58,16 @@ def run(clip: Path, engine, size: tuple[int, int]) -> dict:
         t_whole.append((t1 - t0) * 1000)
         t_face.append((t2 - t1) * 1000)
         eyes_per_frame.append([t.eyes.copy() for t in stylizer.tracker.tracks])
+        matrices.append([face.matrix for face in stylizer.last_faces])
     motion = ClipMotion.from_frames(frames)
     region = np.zeros(frames[0].shape[:2], bool)
     seams_face, seams_whole = [], []
-    for frame_eyes, w, f in zip(eyes_per_frame, whole, face_out):
-        if not frame_eyes:
-            continue
-        r = face_region(w.shape, frame_eyes, stylizer.options.crop_size)
-        region |= r
-        inside, outside = edge_ring(r)
-        if inside.any() and outside.any():
-            lab_f, lab_w = (cv2.cvtColor(x, cv2.COLOR_RGB2LAB).astype(np.float32) for x in (f, w))
-            seams_face.append(float(np.linalg.norm(lab_f[inside].mean(0) - lab_f[outside].mean(0))))
-            seams_whole.append(float(np.linalg.norm(lab_w[inside].mean(0) - lab_w[outside].mean(0))))
+    size_crop = stylizer.options.crop_size
+    for pasted, w, f in zip(matrices, whole, face_out):
+        region |= face_region(w.shape, pasted, size_crop)
+        for matrix in pasted:  # the seam as `artify evaluate --faces` measures it (face_mode_figures.py)
+            seams_face.append(across_ring(f, matrix, size_crop))
+            seams_whole.append(across_ring(w, matrix, size_crop))
 
     def masked(frames_list):
         return [np.where(region[..., None], x, 0).astype(np.uint8) for x in frames_list]
@@ -96,8 +87,8 @@ def run(clip: Path, engine, size: tuple[int, int]) -> dict:
         "faces": stylizer.summary(),
         "face_flicker_ratio_whole": round(motion.warping_error(masked(whole)) / flicker_in, 2),
         "face_flicker_ratio_face_mode": round(motion.warping_error(masked(face_out)) / flicker_in, 2),
-        "seam_delta_e_face_mode": round(float(np.mean(seams_face)), 2) if seams_face else None,
-        "seam_delta_e_whole_same_ring": round(float(np.mean(seams_whole)), 2) if seams_whole else None,
+        "seam_delta_e_face_mode": round(float(np.concatenate(seams_face).mean()), 2) if seams_face else None,
+        "seam_delta_e_whole_same_ring": round(float(np.concatenate(seams_whole).mean()), 2) if seams_whole else None,
         "eye_jitter_px": round(jitter, 2) if jitter is not None else None,  # mean |2nd difference| of the eye centre
     }
 

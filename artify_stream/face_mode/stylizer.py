@@ -62,8 +62,11 @@ class FaceStylizer:
         self.tracker = FaceTracker(options.detect_every, options.upsample, options.max_faces, options.min_cutoff,
                                    options.beta)
         self.mask = feathered_mask(options.crop_size)
-        self._band = (self.mask > 0.1) & (self.mask < 0.9)  # the feathered edge, where colours are matched
-        self._edge_weight = (1.0 - self.mask)[..., None]
+        # The feathered edge and a little inside it: where the pasted face meets the frame's cartoon.
+        self._band = ((self.mask > 0.1) & (feathered_mask(options.crop_size, 0.02, 0.8) < 0.5)).astype(np.float32)
+        # The colour match is whole over the feathered edge and just inside it, and fades out towards
+        # the eyes and mouth (an ellipse 0.7x the mask's): the face keeps its own drawing.
+        self._edge_weight = (1.0 - feathered_mask(options.crop_size, feather=0.2, scale=0.7))[..., None]
         self._thumb: np.ndarray | None = None
         self.frames = 0
         self.face_frames = 0  # faces stylized, summed over frames
@@ -121,11 +124,20 @@ class FaceStylizer:
         self.face_frames += len(faces)
 
     def _match_edges(self, crop: np.ndarray, under: np.ndarray) -> np.ndarray:
-        """The face crop's colour moved towards the whole-frame cartoon under its feathered edge, by
-        the mean difference over that band, fading to nothing inside the face: the two stylizations
-        of the same pixels differ a little, and that difference would show as a ring."""
-        band = self._band
-        offset = under[band].astype(np.float32).mean(0) - crop[band].astype(np.float32).mean(0)
+        """The face crop's colour moved towards the whole-frame cartoon around its feathered edge, by
+        the local difference over that band (smoothed along it: hair on one side, a collar on the
+        other), fading to nothing inside the face: the two stylizations of the same pixels differ a
+        little, and that difference would show as a ring. Worked out at a quarter size (smooth anyway)."""
+        size = crop.shape[0]
+        small = (size // 4, size // 4)
+        band = cv2.resize(self._band, small, interpolation=cv2.INTER_AREA)
+        diff = cv2.resize(under.astype(np.float32) - crop.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+        sigma = small[0] / 48  # about 5 px of the crop: the match follows the edge closely
+        weight = cv2.GaussianBlur(band, (0, 0), sigma)[..., None]
+        local = cv2.GaussianBlur(diff * band[..., None], (0, 0), sigma)
+        overall = (diff * band[..., None]).sum((0, 1)) / max(float(band.sum()), 1e-6)
+        offset = (local + 0.02 * overall) / (weight + 0.02)  # where the band is far, its overall mean
+        offset = cv2.resize(offset, (size, size), interpolation=cv2.INTER_LINEAR)
         shifted = crop.astype(np.float32) + offset * self._edge_weight
         return np.clip(shifted + 0.5, 0, 255).astype(np.uint8)
 
