@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from artify_stream.evaluation.face_mode_figures import face_mode_figures, ring_points
+from artify_stream.evaluation.face_mode_figures import across_ring, face_mode_figures, ring_points
+from artify_stream.face_mode.align import aligned_crop, alignment, feathered_mask, paste
 from tests.face_mode.conftest import frame_with, invert
 
 
@@ -14,18 +15,26 @@ def test_a_face_stylized_like_its_frame_adds_no_seam(head):
     assert 0.9 <= figures.seam_ratio <= 1.1
 
 
-def test_a_face_stylized_unlike_its_frame_shows_a_seam(head):
-    def crops_brighter(frames):  # the aligned 256 px crops come out far lighter than the frame does
-        frames = np.asarray(frames)
-        return np.minimum(frames.astype(int) + (120 if frames.shape[1:3] == (256, 256) else 0), 255).astype(np.uint8)
+def crops_brighter(frames):
+    """A stand-in whose aligned 256 px crops come out far lighter than the frame does."""
+    frames = np.asarray(frames)
+    return np.minimum(frames.astype(int) + (120 if frames.shape[1:3] == (256, 256) else 0), 255).astype(np.uint8)
 
+
+def test_a_face_pasted_unlike_its_frame_measures_as_a_seam():
+    frame = frame_with([])  # an even grey: nothing to see across any ring
+    matrix = alignment(np.array([[290.0, 160.0], [350.0, 160.0]]), 256)
+    crop = crops_brighter(aligned_crop(frame, matrix, 256)[None])[0]
+    pasted = paste(frame.copy(), crop, feathered_mask(256), matrix)  # no colour match
+    assert across_ring(frame, matrix, 256).mean() < 0.5 and across_ring(pasted, matrix, 256).mean() > 20
+
+
+def test_face_mode_matches_a_crop_drawn_lighter_to_its_frame(head):
     figures = face_mode_figures(crops_brighter, [frame_with([(head, 220, 80)])])
-    assert figures.faces == 1 and figures.seam_ratio > 1.5
+    assert figures.faces == 1 and figures.seam_ratio < 1.1
 
 
 def test_the_ring_straddles_the_masks_edge():
-    from artify_stream.face_mode.align import feathered_mask
-
     mask = feathered_mask(256)
     inner, outer = (np.rint(p).astype(int) for p in ring_points(256))
     ok_in = [(0 <= x < 256 and 0 <= y < 256) for x, y in inner]

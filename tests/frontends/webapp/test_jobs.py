@@ -71,7 +71,7 @@ def test_face_mode_on_a_photo_pastes_the_face_and_counts_it(shelf, tmp_path: Pat
     assert faced.file.name.endswith("-faces.png") and faced.after.shape == plain.after.shape
     changed = np.abs(faced.after.astype(int) - plain.after).max(2) > 8
     ys, xs = np.nonzero(changed)  # only the face (upper middle of the portrait) differs, not the frame's corners
-    assert changed.mean() > 0.02 and not changed[-40:, :].any() and not changed[:, :30].any()
+    assert changed.mean() > 0.01 and not changed[-40:, :].any() and not changed[:, :30].any()
     Image.fromarray(make_picture(64, 96, seed=2)).save(tmp_path / "noface.png")
     none = jobs.stylize_photo(shelf, LITE, tmp_path / "noface.png", 256, AppConfig(), folders, faces=True)
     assert none.engine_line.endswith("; face mode: 0 faces")  # no face is an answer, not an error
