@@ -173,7 +173,8 @@ Targets (the bundled model's): {CartoonTargets().describe()}.
 
 
 _FIDELITY_ROWS = (("colour error (CIEDE2000)", "colour_error", 0.0), ("dominant hue kept", "hue_kept", 1.0),
-                  ("faces detected (dlib)", "faces_detected", 1.0), ("identity rank-1 (dlib)", "identity_rank1", 1.0),
+                  ("faces detected (dlib)", "faces_detected", 1.0), ("identity rank-1, people (dlib)", "identity_rank1", 1.0),
+                  ("identity rank-1, own photo", "identity_rank1_photo", 1.0),
                   ("identity distance", "identity_distance", 0.0), ("landmark error / IOD", "landmark_error", 0.0),
                   ("skin colour error, worst group", "skin_error_worst", 0.0),
                   ("skin lightness spread, worst group", "skin_spread_ratio_worst", 1.0))

@@ -310,13 +310,19 @@ PRESETS["draw"] = replace(
 #: The network draws lightness only and the colour is the photo's (16 px blocks: flat cartoon colour),
 #: every D judges lightness only (the cartoons' peach is no cue), no lightness patches the photo does
 #: not have (blotches on darker skin), region colours held 4x harder, photos drawn so that every
-#: skin-tone group weighs alike. Each part's effect is in the README's ablation.
+#: skin-tone group weighs alike, and half the draws of a portrait its aligned face crop, with no
+#: lightness spread over cheeks and forehead beyond the photo's (faces kept on every skin tone).
+#: Each part's effect is in the README's ablation.
 PRESETS["keep"] = replace(
     PRESETS["draw"],
     generator=replace(PRESETS["draw"].generator, photo_chroma=16),
     epochs=12, init_from="artify-draw-v2", critic_colour="lightness", blotch_weight=20.0, region_colour_weight=20.0,
-    balance_skin_tones=True,
+    balance_skin_tones=True, face_share=0.5, face_spread_weight=50.0,
 )
+
+#: Face mode's model (issue 31): the `keep` model fine-tuned on aligned face crops only, at the
+#: 256 px face mode stylizes them at (the photos without a face still give whole-image crops).
+PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw", face_share=1.0, crop_size=256, epochs=4)
 
 PRESETS["recommended"] = PRESETS["keep"]  # the best measured recipe (README: the ablations)
 

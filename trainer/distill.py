@@ -21,7 +21,7 @@ from artify_stream.model_file import ModelFile, load_model_file
 from artify_stream.registry import resolve_model_path
 from trainer import losses as L
 from trainer.content import build_content_features
-from trainer.data import PhotoCrops, PhotoSample, sample_video_frames
+from trainer.data import PhotoCrops, PhotoSample, face_eyes, sample_video_frames
 from trainer.distill_config import DistillConfig
 from trainer.epoch_loop import EpochRun
 from trainer.selection import STUDENT_RULE, closest_to_teacher, teacher_gap
@@ -65,7 +65,9 @@ class Distillation(EpochRun):
         cfg = self.config
         extra = clip_frames(self.clips, cfg.clip_frame_step) if self.clips else []
         self.dataset_sizes["clip_frames"] = len(extra)
-        self.photo_set = PhotoCrops(train_photos + extra, cfg.crop_size, cfg.seed)
+        photos = train_photos + extra
+        eyes = face_eyes(photos, self.paths.root / "cache" / "face_eyes") if cfg.face_share else None
+        self.photo_set = PhotoCrops(photos, cfg.crop_size, cfg.seed, eyes=eyes, face_share=cfg.face_share)
         self.teacher = self.teacher_file.build_generator(self.device).requires_grad_(False)
         self.content = build_content_features(cfg.backbone, self.content_weights, cfg.content_layer).to(self.device)
         if self.channels_last:

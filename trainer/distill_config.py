@@ -31,6 +31,7 @@ class DistillConfig(RunConfigFile):
     content_layer: int = 4
     backbone: str = "efficientnet-lite0"
     clip_frame_step: int = 5  # every n-th frame of --clips becomes a training photo
+    face_share: float = 0.0  # that share of draws of a photo with a face (dlib) is its aligned face crop
     ema_decay: float = 0.99
     init_from: str = ""  # a student model file or bundled name to start from (fine-tuning); "": from scratch
     init_matching: bool = False  # init_from of another architecture: take the tensors whose name and shape match
@@ -46,6 +47,7 @@ class DistillConfig(RunConfigFile):
             (min(self.pixel_weight, self.feature_weight, self.temporal_weight) >= 0, "loss weights must be >= 0"),
             (self.pixel_weight + self.feature_weight > 0, "pixel_weight or feature_weight must be > 0"),
             (self.clip_frame_step >= 1, "clip_frame_step must be >= 1"),
+            (0.0 <= self.face_share <= 1.0, f"face_share must be in [0, 1], got {self.face_share}"),
         ])
 
 
@@ -62,9 +64,14 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
     "draw-fast-long": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5), epochs=36,
                                     schedule="cosine", init_from="artify-draw-lite-v1", init_matching=True),
     # the fidelity issue's student: artify-draw-lite's architecture with the photo's colour in 16 px
-    # blocks (as its `keep` teacher), re-taught starting from artify-draw-lite-v2 itself
+    # blocks (as its `keep` teacher), re-taught starting from artify-draw-lite-v2 itself; half the
+    # draws of a portrait its aligned face crop, as the teacher trained on
     "keep-lite": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5, photo_chroma=16),
-                               epochs=12, schedule="cosine", init_from="artify-draw-lite-v2"),
+                               epochs=12, schedule="cosine", init_from="artify-draw-lite-v2", face_share=0.5),
+    # face mode's lite model: keep-lite's student taught on the face teacher's 256 px aligned face crops
+    "keep-faces-lite": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5, photo_chroma=16),
+                                     epochs=4, schedule="cosine", init_from="artify-draw-lite", face_share=1.0,
+                                     crop_size=256),
 }
 
 

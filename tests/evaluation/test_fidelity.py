@@ -12,7 +12,8 @@ import pytest
 
 from artify_stream.evaluation import EvaluationSet, evaluate
 from artify_stream.evaluation.fidelity import (ITA_GROUPS, colour_error, dominant_hue, faces_problem, fidelity_figures,
-                                               hue_kept, ita_degrees, ita_group, main_face, rank1_share)
+                                               hue_kept, ita_degrees, ita_group, main_face, rank1_share,
+                                               same_person)
 from artify_stream.image_files import read_image
 from tests.conftest import make_picture
 
@@ -77,6 +78,20 @@ def test_rank1_counts_outputs_nearest_their_own_photo():
     gallery = np.eye(3, 128, dtype=np.float32)  # three people's photos
     assert rank1_share(gallery, gallery + 0.1) == 1.0
     assert rank1_share(gallery, gallery[[1, 0, 2]]) == pytest.approx(1 / 3)  # two outputs look like each other's photo
+
+
+def test_rank1_among_people_takes_the_same_persons_other_photo():
+    neutral = np.zeros(128)
+    smiling = neutral.copy()
+    smiling[0] = 0.3  # the same sitter's other photo: within dlib's 0.6
+    other = neutral.copy()
+    other[1] = 1.5  # someone else
+    gallery = np.stack([neutral, smiling, other])
+    probes = np.stack([smiling + 0.01, neutral + 0.01, smiling])  # each output nearest the wrong photo
+    same = same_person(gallery)
+    assert same.tolist() == [[True, True, False], [True, True, False], [False, False, True]]
+    assert rank1_share(gallery, probes) == 0.0  # none nearest its own photo
+    assert rank1_share(gallery, probes, same) == pytest.approx(2 / 3)  # two show the right person; the third does not
 
 
 @needs_dlib

@@ -122,6 +122,7 @@ def test_presets_follow_table_one():
     keep = preset("recommended")  # the fidelity recipe: colour from the photo, lightness-only critics
     assert keep == preset("keep") and keep.init_from == "artify-draw-v2" and keep.generator.photo_chroma == 16
     assert keep.critic_colour == "lightness" and keep.balance_skin_tones and keep.blotch_weight > 0
+    assert keep.face_share == 0.5 and keep.face_spread_weight > 0  # face crops, no patches over the skin
     with pytest.raises(ConfigError):
         preset("nope")
     with pytest.raises(ConfigError):
