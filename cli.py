@@ -188,6 +188,7 @@ def evaluate(
     judge: Annotated[Optional[Path], typer.Option(help="A judge file from `artify fit-judge` (default: the bundled one).")] = None,
     faces: Annotated[bool, typer.Option("--faces", help="Also measure the model in face mode (each photo on its own), as a column 'MODEL --faces'.")] = False,
     keep_colours: Annotated[bool, typer.Option("--keep-colours", help="Also measure the model with the photo's colours kept, as a column 'MODEL --keep-colours'.")] = False,
+    face_model: FaceModelOpt = None,
     engine: EngineOpt = BackendChoice.auto,
     precision: PrecisionOpt = PrecisionChoice.auto,
     device: DeviceOpt = "auto",
@@ -198,7 +199,8 @@ def evaluate(
 
     reports, data = evaluate_job(resolve_model(model), photos, EngineChoice(engine, precision, device, engine_cache), clip or [],
                                  out, limit, size, clip_frames, [b.value for b in baseline or []], judge, faces,
-                                 keep_colours, say=(lambda line: None) if json_out else say)
+                                 keep_colours, say=(lambda line: None) if json_out else say,
+                                 face_model=resolve_model(face_model) if face_model else None)
     if json_out:
         render.print_json({name: r.to_dict() for name, r in reports.items()})
         return

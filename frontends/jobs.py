@@ -14,7 +14,7 @@ from artify_stream.batch import BatchReport
 from artify_stream.errors import ConfigError
 from artify_stream.model_file import ModelRef
 from artify_stream.video import VideoOptions
-from frontends.engine_for import EngineChoice, stylizer_for
+from frontends.engine_for import EngineChoice, engine_for, stylizer_for
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def stylize_job(source: Path, output: Path, model: ModelRef, choice: EngineChoic
 def evaluate_job(model: ModelRef, photos: Path, choice: EngineChoice, clips: list[Path] = (), out: Path | None = None,
                  limit: int | None = None, size: int | None = None, clip_frames: int = 48, baselines: list[str] = (),
                  judge: Path | None = None, faces: bool = False, keep_colours: bool = False,
-                 say: Callable[[str], None] = lambda line: None):
+                 say: Callable[[str], None] = lambda line: None, face_model: ModelRef | None = None):
     """`artify evaluate`: (reports by column name, the evaluation set); writes the contact sheet and
     JSON into `out` when given."""
     from artify_stream.evaluation import EvaluationSet, compare
@@ -78,10 +78,12 @@ def evaluate_job(model: ModelRef, photos: Path, choice: EngineChoice, clips: lis
     plain = stylizer_for(model, choice)
     say(plain.lines[0])
     stylizers = {model.name: plain.run}
+    face_engine = engine_for(face_model, choice) if faces and face_model is not None else plain.run
+    face_column = f"{model.name} --faces" + (f" --face-model {face_model.name}" if face_model is not None else "")
     if faces:
         from artify_stream.face_mode import FaceOptions, FaceStylizer
 
-        stylizers[f"{model.name} --faces"] = FaceStylizer(plain.run, options=FaceOptions(stream=False))
+        stylizers[face_column] = FaceStylizer(plain.run, face_engine, options=FaceOptions(stream=False))
     if keep_colours:
         from artify_stream.colour_transfer import KeepColours
 
@@ -91,7 +93,7 @@ def evaluate_job(model: ModelRef, photos: Path, choice: EngineChoice, clips: lis
     if faces:
         from artify_stream.evaluation.face_mode_figures import face_mode_figures
 
-        reports[f"{model.name} --faces"].face_mode = face_mode_figures(plain.run, data.photos, data.judge)
+        reports[face_column].face_mode = face_mode_figures(plain.run, data.photos, data.judge, face_engine)
     if out:
         save_json(out / "evaluation.json", {name: r.to_dict() for name, r in reports.items()})
     return reports, data

@@ -56,11 +56,12 @@ def across_ring(rgb: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     return np.linalg.norm(a - b, axis=1)
 
 
-def face_mode_figures(engine, photos: list[np.ndarray], judge=None) -> FaceModeFigures:
-    """`engine` on each photo whole, then in face mode (each photo on its own)."""
+def face_mode_figures(engine, photos: list[np.ndarray], judge=None, face_engine=None) -> FaceModeFigures:
+    """`engine` on each photo whole, then in face mode (each photo on its own; the crops through
+    `face_engine`, default `engine`)."""
     from artify_stream.face_mode import FaceOptions, FaceStylizer
 
-    stylizer = FaceStylizer(engine, options=FaceOptions(stream=False))
+    stylizer = FaceStylizer(engine, face_engine, options=FaceOptions(stream=False))
     size = stylizer.options.crop_size
     seam, whole, crops = [], [], []
     for photo in photos:

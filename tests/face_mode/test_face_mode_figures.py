@@ -40,3 +40,25 @@ def test_the_ring_straddles_the_masks_edge():
     ok_in = [(0 <= x < 256 and 0 <= y < 256) for x, y in inner]
     assert all(mask[y, x] > 0.9 for (x, y), ok in zip(inner, ok_in) if ok)
     assert all(mask[y, x] < 0.1 for x, y in outer if 0 <= x < 256 and 0 <= y < 256)
+
+
+def test_cli_evaluate_in_face_mode_with_a_face_model(tiny_model, tmp_path):
+    import json
+    import shutil
+
+    from tests.face_mode.conftest import SAMPLE
+    from tests.test_cli_stylize import artify
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for k in range(2):  # KID needs two
+        shutil.copy(SAMPLE, photos / f"{k}-{SAMPLE.name}")
+    r = artify("evaluate", tiny_model, "--photos", photos, "--faces", "--face-model", tiny_model, "--engine", "torch",
+               "--json")
+    assert r.returncode == 0, r.stderr
+    reports = json.loads(r.stdout)
+    (column,) = [name for name in reports if "--faces" in name]
+    assert column == f"{tiny_model} --faces --face-model {tiny_model}"
+    face_mode = reports[column]["face_mode"]
+    assert face_mode["faces"] == 2 and 0 <= face_mode["crop_p_cartoon"] <= 1 and face_mode["seam_ratio"] > 0
+    assert reports[str(tiny_model)]["face_mode"] is None  # the whole-frame column has no face-mode figures
