@@ -225,7 +225,7 @@ def fit_judge(
 
 
 @command("pack-model")
-def packresolve_model(
+def pack_model(
     source: Annotated[Path, typer.Argument(help="A run folder (its model.safetensors) or a model file.")],
     output: Annotated[Path, typer.Argument(help="Where to write the packed model file (.safetensors).")],
     half: Annotated[bool, typer.Option(help="Store weights as fp16 (half the size).")] = True,

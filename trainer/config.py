@@ -127,9 +127,9 @@ class RunConfigFile:
         both = {k for k, v in options.items() if v is not None} & set(extra)
         if both:
             raise ConfigError(f"{', '.join(sorted(both))} given twice (as an option and with --set)")
-        options = dict(options)
+        options = {k: v for k, v in options.items() if v is not None}  # not given: the preset's value
         for follower, leader in self.FOLLOWS.items():
-            if options.get(leader) is not None and options.get(follower) is None and follower not in extra:
+            if leader in options and follower not in options and follower not in extra:
                 options[follower] = options[leader]
         return self.with_overrides(**options, **extra)
 

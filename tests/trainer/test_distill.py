@@ -100,3 +100,11 @@ def test_distill_refuses_an_option_given_twice(tiny_model, tmp_path):
     r = CliRunner().invoke(app, ["distill", str(tiny_model), "--photos", str(tmp_path), "--out", str(tmp_path / "r"),
                                  "--epochs", "3", "--set", "epochs=4", "--dry-run"])
     assert r.exit_code != 0 and "epochs given twice" in r.output
+
+
+def test_a_set_field_that_also_has_an_option_left_unset_takes_the_set_value():
+    from trainer.config import preset
+
+    # `train` has a --residual-blocks option; left unset it must not collide with --set residual_blocks
+    config = preset("keep").resolved({"residual_blocks": None, "epochs": None}, ["residual_blocks=5", "separable=true"])
+    assert config.generator.residual_blocks == 5 and config.generator.separable and config.epochs == 12
