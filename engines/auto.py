@@ -152,6 +152,24 @@ def time_engine(engine: Engine, size: tuple[int, int] = PROBE_SIZE, runs: int = 
     return statistics.median(times)
 
 
+def time_interleaved(engines: dict[str, Engine | None], size: tuple[int, int] = PROBE_SIZE,
+                     runs: int = PROBE_RUNS) -> dict[str, float | None]:
+    """Median ms per frame of each engine (None: not built), their calls taken in turns: the choice
+    is cached for good, so a burst of load from another process must slow every candidate alike
+    rather than the one timed while it lasted."""
+    frames = torch.randint(0, 256, (1, *size, 3), dtype=torch.uint8)
+    built = {label: engine for label, engine in engines.items() if engine is not None}
+    for engine in built.values():
+        engine(frames)  # warm-up
+    times: dict[str, list[float]] = {label: [] for label in built}
+    for _ in range(runs):
+        for label, engine in built.items():
+            start = time.perf_counter()
+            engine(frames)
+            times[label].append((time.perf_counter() - start) * 1000)
+    return {label: round(statistics.median(times[label]), 2) if label in built else None for label in engines}
+
+
 def measured_cpu_choice(precision: str, facts: MachineFacts, model_sha256: str, cache: EngineCache,
                         build: Callable[[EngineSpec], Engine]) -> list[Choice]:
     """Time each CPU candidate once per model/CPU/library versions (kept in the cache); fastest first."""
@@ -160,14 +178,15 @@ def measured_cpu_choice(precision: str, facts: MachineFacts, model_sha256: str, 
     timings = cache.read_json(key, "timings.json")
     labels = [s.label() for s in specs]
     if timings is None or sorted(timings) != sorted(labels):
-        timings = {}
         log.info("timing the CPU engines once for this model (%s)...", ", ".join(labels))
+        engines: dict[str, Engine | None] = {}
         for spec in specs:
             try:
-                timings[spec.label()] = round(time_engine(build(spec)), 2)
+                engines[spec.label()] = build(spec)
             except EngineError as exc:
                 log.warning("%s did not build (%s); leaving it out", spec.label(), exc)
-                timings[spec.label()] = None
+                engines[spec.label()] = None
+        timings = time_interleaved(engines)
         cache.write_json(key, "timings.json", timings)
     ranked, why = rank_cpu_engines(timings, specs)
     if not ranked:

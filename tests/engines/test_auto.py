@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -112,3 +114,22 @@ def test_the_machine_is_probed_once_per_process():
     from engines.auto import MachineFacts
 
     assert MachineFacts.gather() is MachineFacts.gather()
+
+
+def test_cpu_engines_are_timed_in_turns_so_a_burst_of_load_slows_them_alike():
+    from engines.auto import time_interleaved
+
+    calls = []
+
+    def engine(name, ms):
+        def run(frames):
+            calls.append(name)
+            end = time.perf_counter() + ms / 1000
+            while time.perf_counter() < end:  # the stand-in's work: a fixed amount of CPU time
+                pass
+            return frames
+        return run
+
+    timings = time_interleaved({"a": engine("a", 1), "b": engine("b", 10), "broken": None}, size=(8, 8), runs=3)
+    assert calls == ["a", "b"] + ["a", "b"] * 3  # warm-ups, then one call of each per round
+    assert timings["broken"] is None and timings["a"] < timings["b"]

@@ -111,3 +111,4 @@ def test_a_first_run_without_torch_prepares_in_a_child_and_never_imports_torch(t
             assert (kind, imported) != ("HostOnnxEngine", "False")
             return
     assert (kind, imported) == ("HostOnnxEngine", "False")
+
