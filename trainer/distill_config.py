@@ -68,10 +68,6 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
     # draws of a portrait its aligned face crop, as the teacher trained on
     "keep-lite": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5, photo_chroma=16),
                                epochs=12, schedule="cosine", init_from="artify-draw-lite-v2", face_share=0.5),
-    # face mode's lite model: keep-lite's student taught on the face teacher's 256 px aligned face crops
-    "keep-faces-lite": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5, photo_chroma=16),
-                                     epochs=4, schedule="cosine", init_from="artify-draw-lite", face_share=1.0,
-                                     crop_size=256),
 }
 
 
