@@ -133,6 +133,21 @@ def skin_tone_group(rgb: np.ndarray) -> str:
     return fidelity.ita_group(fidelity.ita_degrees(skin.mean(0))) if len(skin) else NO_FACE
 
 
+def cached_per_photo(photos: list[np.ndarray], cache_dir: Path, compute) -> list[str]:
+    """`compute(rgb) -> str` of each photo, kept as a text file named by the photo's content (dlib's
+    answers cost ~50 ms a photo; a run's second start reads them)."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    texts = []
+    for rgb in photos:
+        path = cache_dir / f"{hashlib.sha1(rgb.tobytes() + str(rgb.shape).encode()).hexdigest()}.txt"
+        if not path.exists():
+            with atomic_path(path) as tmp:
+                tmp.write_text(compute(rgb))
+        texts.append(path.read_text())
+    return texts
+
+
 def skin_tone_weights(photos: list[np.ndarray], cache_dir: Path) -> tuple[list[float], dict[str, int]]:
     """Sampling weights under which every skin-tone group, and the photos without a face, weigh alike
     (the kit has ten light-skinned sitters for every dark-skinned one); cached per photo content."""
@@ -140,15 +155,7 @@ def skin_tone_weights(photos: list[np.ndarray], cache_dir: Path) -> tuple[list[f
 
     if (problem := faces_problem()) is not None:
         raise InputError(f"balance_skin_tones needs dlib's face models: {problem}")
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    groups = []
-    for rgb in photos:
-        path = cache_dir / f"{hashlib.sha1(rgb.tobytes() + str(rgb.shape).encode()).hexdigest()}.txt"
-        if not path.exists():
-            with atomic_path(path) as tmp:
-                tmp.write_text(skin_tone_group(rgb))
-        groups.append(path.read_text())
+    groups = cached_per_photo(photos, cache_dir, skin_tone_group)
     counts = {g: groups.count(g) for g in sorted(set(groups))}
     return [1.0 / counts[g] for g in groups], counts
 
@@ -160,18 +167,13 @@ def face_eyes(photos: list[np.ndarray], cache_dir: Path) -> list[np.ndarray | No
 
     if (problem := faces_missing()) is not None:
         raise InputError(f"face crops need dlib's face models: {problem}")
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    eyes: list[np.ndarray | None] = []
-    for rgb in photos:
-        path = cache_dir / f"{hashlib.sha1(rgb.tobytes() + str(rgb.shape).encode()).hexdigest()}.txt"
-        if not path.exists():
-            found = detect_faces(rgb, upsample=1, limit=1)
-            with atomic_path(path) as tmp:
-                tmp.write_text(" ".join(f"{v:.2f}" for v in found[0].eyes.ravel()) if found else NO_FACE)
-        text = path.read_text()
-        eyes.append(None if text == NO_FACE else np.array(text.split(), np.float32).reshape(2, 2))
-    return eyes
+
+    def eyes_text(rgb: np.ndarray) -> str:
+        found = detect_faces(rgb, upsample=1, limit=1)
+        return " ".join(f"{v:.2f}" for v in found[0].eyes.ravel()) if found else NO_FACE
+
+    texts = cached_per_photo(photos, cache_dir, eyes_text)
+    return [None if text == NO_FACE else np.array(text.split(), np.float32).reshape(2, 2) for text in texts]
 
 
 def _face_crop(images: list[np.ndarray], eyes: np.ndarray, size: int, rng: np.random.Generator) -> list[np.ndarray]:

@@ -35,11 +35,12 @@ class FaceModeFigures:
 
 
 def ring_points(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(inner, outer): RING_POINTS canonical-crop points just inside and outside the mask's ellipse
-    (the geometry of `align.feathered_mask`)."""
+    """(inner, outer): RING_POINTS canonical-crop points just inside and outside the mask's ellipse."""
+    from artify_stream.face_mode.align import MASK_AXES, MASK_CENTRE
+
     angles = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
-    centre = np.array([0.5, 0.47]) * size
-    axes = np.array([0.40, 0.46]) * size
+    centre = np.array(MASK_CENTRE) * size
+    axes = np.array(MASK_AXES) * size
     unit = np.stack([np.cos(angles), np.sin(angles)], 1)
     return centre + unit * (axes - RING_OFFSET * size), centre + unit * (axes + RING_OFFSET * size)
 

@@ -35,12 +35,17 @@ def aligned_crop(rgb: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
 
 
+#: The pasted face's ellipse in a unit canonical crop: centre (x, y) and half-axes (over face and hair).
+MASK_CENTRE = (0.5, 0.47)
+MASK_AXES = (0.40, 0.46)
+
+
 def feathered_mask(size: int, feather: float = 0.12, scale: float = 1.0) -> np.ndarray:
-    """(size, size) float32 in [0, 1]: an ellipse over face and hair (`scale` x its axes), its edge
-    blurred by `feather` x size."""
+    """(size, size) float32 in [0, 1]: the MASK ellipse (`scale` x its axes), its edge blurred by
+    `feather` x size."""
     mask = np.zeros((size, size), np.float32)
-    centre = (int(size * 0.5), int(size * 0.47))
-    axes = (int(size * 0.40 * scale), int(size * 0.46 * scale))
+    centre = (int(size * MASK_CENTRE[0]), int(size * MASK_CENTRE[1]))
+    axes = (int(size * MASK_AXES[0] * scale), int(size * MASK_AXES[1] * scale))
     cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
     k = max(3, int(size * feather) | 1)
     return cv2.GaussianBlur(mask, (k, k), 0)

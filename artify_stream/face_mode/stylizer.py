@@ -20,6 +20,8 @@ from artify_stream.errors import ConfigError
 #: A frame whose small grey thumbnail differs from the previous one's by more than this (mean grey
 #: levels) starts afresh: a cut in a clip, or the next picture of a batch of stills.
 NEW_SCENE_CHANGE = 30.0
+#: Weight of the edge band's overall colour offset where the band itself is far (the match's floor).
+MATCH_FLOOR = 0.02
 
 
 class PastedFace(NamedTuple):
@@ -62,11 +64,18 @@ class FaceStylizer:
         self.tracker = FaceTracker(options.detect_every, options.upsample, options.max_faces, options.min_cutoff,
                                    options.beta)
         self.mask = feathered_mask(options.crop_size)
-        # The feathered edge and a little inside it: where the pasted face meets the frame's cartoon.
-        self._band = ((self.mask > 0.1) & (feathered_mask(options.crop_size, 0.02, 0.8) < 0.5)).astype(np.float32)
-        # The colour match is whole over the feathered edge and just inside it, and fades out towards
-        # the eyes and mouth (an ellipse 0.7x the mask's): the face keeps its own drawing.
-        self._edge_weight = (1.0 - feathered_mask(options.crop_size, feather=0.2, scale=0.7))[..., None]
+        # The colour match works at a quarter size (it is smooth anyway) over the feathered edge and a
+        # little inside it, where the pasted face meets the frame's cartoon; the band's blurred weight
+        # is the same every frame, so it is made here.
+        size = options.crop_size
+        self._small = (size // 4, size // 4)
+        band = ((self.mask > 0.1) & (feathered_mask(size, 0.02, 0.8) < 0.5)).astype(np.float32)
+        self._band = cv2.resize(band, self._small, interpolation=cv2.INTER_AREA)[..., None]
+        self._sigma = self._small[0] / 48  # about 5 px of the crop: the match follows the edge closely
+        self._band_weight = cv2.GaussianBlur(self._band[..., 0], (0, 0), self._sigma)[..., None] + MATCH_FLOOR
+        # The match is whole over the edge and fades out towards the eyes and mouth (an ellipse 0.7x
+        # the mask's): the face keeps its own drawing.
+        self._edge_weight = (1.0 - feathered_mask(size, feather=0.2, scale=0.7))[..., None]
         self._thumb: np.ndarray | None = None
         self.frames = 0
         self.face_frames = 0  # faces stylized, summed over frames
@@ -129,14 +138,11 @@ class FaceStylizer:
         other), fading to nothing inside the face: the two stylizations of the same pixels differ a
         little, and that difference would show as a ring. Worked out at a quarter size (smooth anyway)."""
         size = crop.shape[0]
-        small = (size // 4, size // 4)
-        band = cv2.resize(self._band, small, interpolation=cv2.INTER_AREA)
-        diff = cv2.resize(under.astype(np.float32) - crop.astype(np.float32), small, interpolation=cv2.INTER_AREA)
-        sigma = small[0] / 48  # about 5 px of the crop: the match follows the edge closely
-        weight = cv2.GaussianBlur(band, (0, 0), sigma)[..., None]
-        local = cv2.GaussianBlur(diff * band[..., None], (0, 0), sigma)
-        overall = (diff * band[..., None]).sum((0, 1)) / max(float(band.sum()), 1e-6)
-        offset = (local + 0.02 * overall) / (weight + 0.02)  # where the band is far, its overall mean
+        diff = cv2.resize(under.astype(np.float32) - crop.astype(np.float32), self._small, interpolation=cv2.INTER_AREA)
+        banded = diff * self._band
+        local = cv2.GaussianBlur(banded, (0, 0), self._sigma)
+        overall = banded.sum((0, 1)) / max(float(self._band.sum()), 1e-6)
+        offset = (local + MATCH_FLOOR * overall) / self._band_weight  # far from the band: its overall mean
         offset = cv2.resize(offset, (size, size), interpolation=cv2.INTER_LINEAR)
         shifted = crop.astype(np.float32) + offset * self._edge_weight
         return np.clip(shifted + 0.5, 0, 255).astype(np.uint8)
