@@ -68,6 +68,7 @@ def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_co
         face_engine = engine_for(face_model, choice) if face_model is not None else None
         stylizer.run = stylizer.faces = FaceStylizer(stylizer.run, face_engine)
         options = stylizer.faces.options
-        stylizer.lines.append(f"face mode: faces aligned at {options.crop_size} px, detected every {options.detect_every} "
-                              f"frames (faces from about {MIN_FACE_PX} px wide), up to {options.max_faces} a frame")
+        stylizer.lines.append(f"face mode: faces aligned at {options.crop_size} px, detected near each face every "
+                              f"{options.detect_every} frames and in the whole frame every {options.scan_every} (faces "
+                              f"from about {MIN_FACE_PX} px wide), up to {options.max_faces} a frame")
     return stylizer

@@ -35,7 +35,8 @@ class PastedFace(NamedTuple):
 @dataclass(frozen=True)
 class FaceOptions:
     crop_size: int = 256  # px: the aligned crop each face is stylized at (a 120 px webcam face, doubled)
-    detect_every: int = 5  # frames between detections in a stream (a lost face is detected at once)
+    detect_every: int = 5  # frames between detections of a followed face, near it (a lost face: at once)
+    scan_every: int = 30  # frames between searches of the whole frame for new faces (with no face: detect_every)
     upsample: int = 0  # the detector's search scale: 0 finds faces from ~80 px wide, 1 from ~40 px (4x slower)
     max_faces: int = 4  # faces stylized per frame, largest first (each costs one crop through the engine)
     min_cutoff: float = 1.0  # one-euro filter: Hz of smoothing at rest (lower: steadier, more lag)
@@ -45,8 +46,8 @@ class FaceOptions:
     def __post_init__(self) -> None:
         if self.crop_size < 64 or self.crop_size % 4:
             raise ConfigError(f"face crop size {self.crop_size}: use a multiple of 4, at least 64")
-        if self.detect_every < 1 or self.max_faces < 1 or self.upsample not in (0, 1, 2):
-            raise ConfigError("face options: detect_every and max_faces >= 1, upsample 0, 1 or 2")
+        if min(self.detect_every, self.scan_every, self.max_faces) < 1 or self.upsample not in (0, 1, 2):
+            raise ConfigError("face options: detect_every, scan_every and max_faces >= 1, upsample 0, 1 or 2")
 
 
 class FaceStylizer:
@@ -61,8 +62,9 @@ class FaceStylizer:
         self.options = options
         self.spec = self.engine.spec
         self.reason = f"{self.engine.reason}; face mode: faces aligned at {options.crop_size} px"
-        self.tracker = FaceTracker(options.detect_every, options.upsample, options.max_faces, options.min_cutoff,
-                                   options.beta)
+        self.tracker = FaceTracker(detect_every=options.detect_every, scan_every=options.scan_every,
+                                   upsample=options.upsample, max_faces=options.max_faces,
+                                   min_cutoff=options.min_cutoff, beta=options.beta)
         self.mask = feathered_mask(options.crop_size)
         # The colour match works at a quarter size (it is smooth anyway) over the feathered edge and a
         # little inside it, where the pasted face meets the frame's cartoon; the band's blurred weight
@@ -149,4 +151,4 @@ class FaceStylizer:
 
     def summary(self) -> dict:
         return {"frames": self.frames, "faces_stylized": self.face_frames, "identities": self.identities,
-                "detector_runs": self.tracker.detections}
+                "detector_runs": self.tracker.detections, "whole_frame_searches": self.tracker.scans}

@@ -1,6 +1,7 @@
-"""Faces followed across video frames: detect every few frames or when a face is lost, follow each
-face by its landmarks in between, smooth its eye positions with a one-euro filter, keep identities
-apart by where each face is.
+"""Faces followed across video frames: search the whole frame for faces now and then, detect each
+followed face again every few frames (or when it is lost) in its own neighbourhood, follow it by its
+landmarks in between, smooth its eye positions with a one-euro filter, keep identities apart by
+where each face is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ MATCH_IOU = 0.3
 #: frame to the next is lost (a cut, an occlusion): it is detected afresh on that frame.
 LOST_CHANGE = 40.0
 PROBE = 24  # px: the small crop the change is measured on
+#: A followed face is detected again within its box grown by this share of its width on every side:
+#: room for a quick move, a quarter or less of a 640x360 frame's detection time.
+NEIGHBOURHOOD = 0.6
+#: ... and at a scale that makes it about this wide (px; the detector's window is 80): a big face is
+#: searched for in a smaller copy of its neighbourhood, as fast as a small one.
+NEAR_FACE_PX = 120
 
 
 class OneEuroFilter:
@@ -65,7 +72,8 @@ class Track:
 
 @dataclass
 class FaceTracker:
-    detect_every: int = 5  # frames between detections (a lost face is detected again at once)
+    detect_every: int = 5  # frames between detections of each followed face near it (a lost one: at once)
+    scan_every: int = 30  # frames between searches of the whole frame for new faces (with none: detect_every)
     upsample: int = 0
     max_faces: int = 4
     min_cutoff: float = 1.0
@@ -76,6 +84,7 @@ class FaceTracker:
     next_id: int = 0
     shape: tuple[int, int] | None = None
     detections: int = 0  # detector runs (the costly part), for the statistics
+    scans: int = 0  # of which over the whole frame
 
     def reset(self) -> None:
         self.tracks, self.frame_index, self.shape = [], 0, None
@@ -86,17 +95,27 @@ class FaceTracker:
             self.reset()
             self.shape = rgb.shape[:2]
         t = self.frame_index / self.rate
-        due = self.frame_index % self.detect_every == 0 or not self.tracks
-        if not due:
+        scan = self.frame_index % self.scan_every == 0 or (not self.tracks and self.frame_index % self.detect_every == 0)
+        near = not scan and bool(self.tracks) and self.frame_index % self.detect_every == 0
+        if not scan and not near:
             for track in self.tracks:
                 self._follow(rgb, track)
-            due = any(track.lost for track in self.tracks)
-        if due:
+            near = any(track.lost for track in self.tracks)
+        if scan:
             self._detect(rgb)
+        elif near:
+            self._detect(rgb, [(self._neighbourhood(track.face.box, rgb.shape), min(1.0, NEAR_FACE_PX / max(track.face.width, 1)))
+                               for track in self.tracks])
         for track in self.tracks:
             track.eyes = track.smoother(track.face.eyes, t)
         self.frame_index += 1
         return self.tracks
+
+    @staticmethod
+    def _neighbourhood(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+        x0, y0, x1, y1 = box
+        margin = int(NEIGHBOURHOOD * (x1 - x0))
+        return max(x0 - margin, 0), max(y0 - margin, 0), min(x1 + margin, shape[1]), min(y1 + margin, shape[0])
 
     def _follow(self, rgb: np.ndarray, track: Track) -> None:
         """Landmarks in the face's box shifted by its last motion; lost if they jump or the crop changes."""
@@ -115,9 +134,19 @@ class FaceTracker:
         crop = aligned_crop(rgb, alignment(face.eyes, PROBE), PROBE)
         return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
-    def _detect(self, rgb: np.ndarray) -> None:
+    def _detect(self, rgb: np.ndarray, regions: list[tuple[tuple[int, int, int, int], float]] | None = None) -> None:
+        """Detect faces in the whole frame, or only in `regions` (the followed faces' neighbourhoods,
+        each with its search scale), and match them to the tracks; a track whose face is not found
+        again is dropped."""
         self.detections += 1
-        found = detect_faces(rgb, self.upsample, self.max_faces)
+        if regions is None:
+            self.scans += 1
+            found = detect_faces(rgb, self.upsample, self.max_faces)
+        else:
+            found = []
+            for region, scale in regions:
+                found += [face for face in detect_faces(rgb, self.upsample, self.max_faces, region, scale)
+                          if all(box_iou(face.box, other.box) < 0.5 for other in found)]  # neighbourhoods overlap
         kept, unmatched = [], list(found)
         for track in sorted(self.tracks, key=lambda tr: tr.id):
             best = max(unmatched, key=lambda f: box_iou(f.box, track.face.box), default=None)

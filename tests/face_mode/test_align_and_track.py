@@ -6,6 +6,7 @@ import pytest
 from artify_stream.face_mode.align import CANONICAL_EYES, aligned_crop, alignment, feathered_mask, paste
 from artify_stream.face_mode.detect import detect_faces
 from artify_stream.face_mode.track import FaceTracker, OneEuroFilter
+from artify_stream.geometry import box_iou
 from tests.face_mode.conftest import frame_with
 
 
@@ -69,3 +70,23 @@ def test_a_face_that_leaves_is_dropped_and_one_that_comes_is_a_new_identity(head
     assert tracks == []
     (back,) = tracker.update(frame_with([(head, 220, 80)]))
     assert back.id == 1
+
+
+def test_a_search_within_a_region_finds_the_face_in_frame_coordinates_and_nothing_elsewhere(head):
+    frame = frame_with([(head, 220, 80)])
+    (whole,) = detect_faces(frame)
+    (near,) = detect_faces(frame, region=(160, 20, 480, 340))
+    # The detector's window grid starts at the region's corner: the box may differ by a few px.
+    assert box_iou(near.box, whole.box) > 0.6 and np.abs(near.eyes - whole.eyes).max() < 3
+    assert detect_faces(frame, region=(0, 0, 200, 360)) == []
+
+
+def test_followed_faces_are_detected_near_them_and_the_whole_frame_only_every_scan(head):
+    tracker = FaceTracker(detect_every=5, scan_every=10)
+    mirrored = np.ascontiguousarray(head[:, ::-1])
+    counts = []
+    for i in range(12):
+        newcomer = [(mirrored, 420, 80)] if i >= 3 else []  # walks in at frame 3, far from the first face
+        counts.append(len(tracker.update(frame_with([(head, 40, 80)] + newcomer))))
+    assert counts == [1] * 10 + [2, 2]  # found by the whole-frame search at frame 10, not near the first face
+    assert (tracker.scans, tracker.detections) == (2, 3)  # frames 0 and 10 whole, frame 5 near the face
