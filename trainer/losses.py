@@ -121,6 +121,32 @@ def face_spread_loss(output: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     return (out.std(2) - ref.std(2)).clamp_min(0.0).mean()
 
 
+def face_marks_loss(output: torch.Tensor, photo: torch.Tensor, sigma: float = 1 / 40) -> torch.Tensor:
+    """On aligned face crops: 1 - the correlation of the lightness detail (lightness minus its blur,
+    `sigma` x the crop) of output and photo over each eye with its brow, the nose's tip and the mouth.
+    A correlation, so ink may be as strong as the style likes and a dark face's features count as
+    much as a pale one's; what costs is an eye, brow or mouth not drawn where the photo has it."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    from artify_stream.face_mode.align import CANONICAL_MARKS
+    from artify_stream.generator import luma
+
+    s = max(sigma * output.shape[-1], 0.5)
+    kernel = 2 * int(3 * s) + 1
+
+    def detail(images: torch.Tensor) -> torch.Tensor:
+        lightness = luma(images.float())
+        return lightness - gaussian_blur(lightness, [kernel, kernel], [s, s])
+
+    out, ref = detail(output), detail(photo)
+    losses = []
+    for box in CANONICAL_MARKS:
+        o, r = _boxes(out, (box,)).flatten(1), _boxes(ref, (box,)).flatten(1)
+        o, r = o - o.mean(1, keepdim=True), r - r.mean(1, keepdim=True)
+        losses.append(1 - (o * r).sum(1) / (o.norm(dim=1) * r.norm(dim=1)).clamp_min(1e-6))
+    return torch.stack(losses, 1).mean()
+
+
 def contrast_stretched(output: torch.Tensor, photo: torch.Tensor, spread: float = 0.15) -> tuple[torch.Tensor, torch.Tensor]:
     """Output and photo under the same per-image affine that gives the photo's face a lightness spread
     of `spread`: a dark face's eyes, brows and mouth weigh as much in a feature loss as a pale face's."""

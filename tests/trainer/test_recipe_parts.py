@@ -207,3 +207,25 @@ def test_contrast_stretch_gives_every_face_the_same_spread():
     _, stretched = L.contrast_stretched(dark, dark)
     x0, y0, x1, y1 = (int(v * 64) for v in CANONICAL_FACE)
     assert abs(float(luma(stretched)[..., y0:y1, x0:x1].std()) - 0.15) < 0.01
+
+
+def test_face_marks_cost_eyes_and_mouth_left_out_not_ink_drawn_on_them():
+    from artify_stream.face_mode.align import CANONICAL_EYES, CANONICAL_MARKS
+
+    size = 128
+    photo = torch.full((1, 3, size, size), 0.35)  # a dark face: eyes and mouth a little darker still
+    for x, y in CANONICAL_EYES * size:
+        photo[..., int(y) - 3:int(y) + 3, int(x) - 6:int(x) + 6] = 0.2
+    photo[..., int(0.74 * size):int(0.77 * size), int(0.4 * size):int(0.6 * size)] = 0.22
+    photo += 0.01 * torch.randn(1, 1, size, size, generator=torch.Generator().manual_seed(0))
+    inked = photo.clone()
+    inked[photo < 0.3] = 0.0  # the same marks as black ink on a flat, lighter skin
+    inked[photo >= 0.3] = 0.6
+    erased = torch.full_like(photo, 0.6) + 0.01 * torch.randn_like(photo)  # flat skin: no eyes, no mouth
+    x0, y0, x1, y1 = (int(v * size) for v in CANONICAL_MARKS[0])
+    moved = inked.clone()
+    moved[..., y0:y1, x0:x1] = torch.roll(inked[..., y0:y1, x0:x1], 8, dims=-2)  # an eye drawn 8 px off
+    assert L.face_marks_loss(photo, photo).item() < 0.01
+    assert L.face_marks_loss(inked, photo).item() < 0.4  # the nose box is blank in this drawing: 1 of its 4 terms
+    assert L.face_marks_loss(erased, photo).item() > 0.8
+    assert L.face_marks_loss(inked, photo) < L.face_marks_loss(moved, photo)
