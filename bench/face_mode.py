@@ -40,14 +40,15 @@ def face_region(shape, matrices: list[np.ndarray], size: int) -> np.ndarray:
     return region
 
 
-def run(clip: Path, engine, size: tuple[int, int]) -> dict:
+def run(clip: Path, engine, face_engine, size: tuple[int, int]) -> dict:
     def fit(w: int, h: int) -> tuple[int, int]:  # within --size, the clip's own aspect kept
         scale = min(size[0] / w, size[1] / h)
         return int(w * scale) // 4 * 4, int(h * scale) // 4 * 4
 
     frames = read_frames(clip, fit=fit)
     whole, face_out, t_whole, t_face, eyes_per_frame, matrices = [], [], [], [], [], []
-    stylizer = FaceStylizer(engine)
+    # Two engines of the model, as `--faces` builds on the CPU: the frame and its faces drawn at once.
+    stylizer = FaceStylizer(engine, face_engine)
     for frame in frames:
         batch = np.ascontiguousarray(frame)[None]
         t0 = time.perf_counter()
@@ -97,14 +98,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", nargs="+", type=Path, required=True)
     parser.add_argument("--model", default="artify-draw-lite")
+    parser.add_argument("--face-model", default=None, help="the model the face crops go through (default: --model)")
     parser.add_argument("--engine", default="auto")
     parser.add_argument("--size", default="640x360", help="WxH every clip is scaled to")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     engine = create_engine(args.model, args.engine, "auto", "cpu")
+    face_engine = create_engine(args.face_model or args.model, args.engine, "auto", "cpu")
     print(f"engine: {engine.spec.label()}", file=sys.stderr)
     for clip in args.clips:
-        print(json.dumps(run(clip, engine, size)))
+        print(json.dumps(run(clip, engine, face_engine, size)))
 
 
 if __name__ == "__main__":

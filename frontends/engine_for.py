@@ -66,6 +66,10 @@ def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_co
         from artify_stream.face_mode.detect import MIN_FACE_PX
 
         face_engine = engine_for(face_model, choice) if face_model is not None else None
+        if face_engine is None and engine.spec.device == "cpu":
+            # A second engine of the same model for the faces: on the CPU the frame's cartoon and
+            # the faces are then drawn at once (an ONNX or torch engine is not called twice at once).
+            face_engine = engine_for(model, choice.on("cpu"))
         stylizer.run = stylizer.faces = FaceStylizer(stylizer.run, face_engine)
         options = stylizer.faces.options
         stylizer.lines.append(f"face mode: faces aligned at {options.crop_size} px, detected near each face every "

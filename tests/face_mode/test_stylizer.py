@@ -55,6 +55,18 @@ def test_a_batch_of_frames_gives_what_the_frames_one_by_one_give(head):
     assert np.array_equal(batched, one_by_one)
 
 
+def test_two_engines_drawing_frame_and_faces_at_once_give_what_one_engine_gives(head):
+    """On the CPU `--faces` builds a second engine for the faces and draws the frame on a worker
+    meanwhile: the frames must come out as one engine, one step after the other, draws them."""
+    frames = [frame_with([(head, 200 + 12 * i, 80)]) for i in range(4)] + [frame_with([])]
+    second = lambda crops: invert(crops)  # noqa: E731 (another engine of the same "model")
+    together, alone = FaceStylizer(invert, second), FaceStylizer(invert)
+    assert together._pool is not None and alone._pool is None
+    for frame in frames:
+        assert np.array_equal(together(frame[None]), alone(frame[None]))
+    assert together.summary() == alone.summary()
+
+
 def test_cli_faces_and_faces_only(tiny_model, tmp_path):
     r = artify("stylize", SAMPLE, tmp_path / "out.png", "--model", tiny_model, "--faces", "--json")
     assert r.returncode == 0, r.stderr
