@@ -26,6 +26,11 @@ SUPERSEDED = {
                            "starting from it",
 }
 
+#: The model `--faces` draws each aligned face with, for a bundled whole-frame model: trained on
+#: aligned face crops at face mode's 256 px (README, "Face mode", has the figures). Any other model
+#: draws its faces itself unless `--face-model` names one; `--face-model MODEL` overrides this.
+FACE_MODELS = {"artify-draw": "artify-face", "artify-draw-lite": "artify-face-lite"}
+
 
 def bundled_models() -> dict[str, Path]:
     """Name -> path of every model shipped inside the package."""
@@ -63,3 +68,9 @@ def resolve_model(name_or_path: str | Path | ModelRef | None = None) -> ModelRef
 
 def load_model(name_or_path: str | Path | ModelRef | None = None) -> ModelFile:
     return resolve_model(name_or_path).load()
+
+
+def face_model_for(model: ModelRef) -> ModelRef | None:
+    """The bundled face model of a bundled whole-frame model (FACE_MODELS), or None."""
+    name = FACE_MODELS.get(model.name)
+    return resolve_model(name) if name is not None and name in bundled_models() else None

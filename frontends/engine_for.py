@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from artify_stream.model_file import ModelRef
+from artify_stream.registry import face_model_for
 from engines.formats import BackendChoice, PrecisionChoice
 
 
@@ -49,11 +50,16 @@ class Stylizer:
     run: object
     lines: list[str]
     faces: object | None = None  # the FaceStylizer when face mode is on (its summary goes in the report)
+    face_model: str | None = None  # the model its faces are drawn with, when not the frame's
+
+    def face_summary(self) -> dict:
+        return {**self.faces.summary(), "face_model": self.face_model}
 
 
 def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_colours: bool = False,
                  faces: bool = False, face_model: ModelRef | None = None) -> Stylizer:
-    """`engine_for`, wrapped for `--keep-colours` and `--faces` (face crops through `face_model`, else the same engine)."""
+    """`engine_for`, wrapped for `--keep-colours` and `--faces` (face crops through `face_model`, else
+    the model's bundled face model, else the model itself)."""
     engine = engine_for(model, choice)
     stylizer = Stylizer(engine, [describe(engine)])
     if keep_colours:
@@ -65,6 +71,7 @@ def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_co
         from artify_stream.face_mode import FaceStylizer
         from artify_stream.face_mode.detect import MIN_FACE_PX
 
+        face_model = face_model or face_model_for(model)
         face_engine = engine_for(face_model, choice) if face_model is not None else None
         if face_engine is None and engine.spec.device == "cpu":
             # A second engine of the same model for the faces: on the CPU the frame's cartoon and
@@ -72,6 +79,9 @@ def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_co
             face_engine = engine_for(model, choice.on("cpu"))
         stylizer.run = stylizer.faces = FaceStylizer(stylizer.run, face_engine)
         options = stylizer.faces.options
+        if face_model is not None:
+            stylizer.face_model = face_model.name
+            stylizer.lines.append(f"face model: {face_model.name}, {describe(face_engine)}")
         stylizer.lines.append(f"face mode: faces aligned at {options.crop_size} px, detected near each face every "
                               f"{options.detect_every} frames and in the whole frame every {options.scan_every} (faces "
                               f"from about {MIN_FACE_PX} px wide), up to {options.max_faces} a frame")

@@ -13,6 +13,7 @@ from pathlib import Path
 from artify_stream.batch import BatchReport
 from artify_stream.errors import ConfigError
 from artify_stream.model_file import ModelRef
+from artify_stream.registry import face_model_for
 from artify_stream.video import VideoOptions
 from frontends.engine_for import EngineChoice, engine_for, stylizer_for
 
@@ -57,7 +58,7 @@ def stylize_job(source: Path, output: Path, model: ModelRef, choice: EngineChoic
     report: BatchReport = runner.run(source, output, on_file=on_file)
     report.engine = stylizer.lines[0]
     if stylizer.faces is not None:
-        report.faces = stylizer.faces.summary()
+        report.faces = stylizer.face_summary()
     return report
 
 
@@ -78,7 +79,8 @@ def evaluate_job(model: ModelRef, photos: Path, choice: EngineChoice, clips: lis
     plain = stylizer_for(model, choice)
     say(plain.lines[0])
     stylizers = {model.name: plain.run}
-    face_engine = engine_for(face_model, choice) if faces and face_model is not None else plain.run
+    face_model = (face_model or face_model_for(model)) if faces else None
+    face_engine = engine_for(face_model, choice) if face_model is not None else plain.run
     face_column = f"{model.name} --faces" + (f" --face-model {face_model.name}" if face_model is not None else "")
     if faces:
         from artify_stream.face_mode import FaceOptions, FaceStylizer
@@ -109,7 +111,7 @@ def live_job(source, sinks: list, model: ModelRef, choice: EngineChoice, options
         say(line)
     stats = run_live(source, sinks, stylizer.run, options, on_stats=on_stats)
     if stylizer.faces is not None:
-        stats["faces"] = stylizer.faces.summary()
+        stats["faces"] = stylizer.face_summary()
     return stats
 
 

@@ -321,11 +321,12 @@ PRESETS["keep"] = replace(
     balance_skin_tones=True, face_share=0.5, face_spread_weight=50.0,
 )
 
-#: A face model for `--face-model` (issue 31): the `keep` model fine-tuned on aligned face crops only,
-#: at the 256 px face mode stylizes them at (photos without a face still give whole-image crops).
-#: Measured in the README ("Face mode"): landmark error 0.001 better than the default on its own
-#: crops, so no separate face model ships.
-PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw", face_share=1.0, crop_size=256, epochs=4)
+#: The bundled face model `artify-face` (issue 31), which `--faces` draws `artify-draw`'s faces
+#: with: the `keep` model fine-tuned on aligned face crops only, at the 256 px face mode stylizes
+#: them at (photos without a face still give whole-image crops), with the face-detail term (eyes,
+#: brows and mouth of every skin tone kept). README, "Face mode", has its figures.
+PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw", face_share=1.0, crop_size=256, epochs=4,
+                                face_detail_weight=0.3)
 
 PRESETS["recommended"] = PRESETS["keep"]  # the best measured recipe (README: the ablations)
 

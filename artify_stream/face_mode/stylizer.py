@@ -68,18 +68,19 @@ class FaceStylizer:
                                    upsample=options.upsample, max_faces=options.max_faces,
                                    min_cutoff=options.min_cutoff, beta=options.beta)
         self.mask = feathered_mask(options.crop_size)
-        # The colour match works at a quarter size (it is smooth anyway) over the feathered edge and a
+        # The colour match works at half size (it is smooth anyway) over the feathered edge and a
         # little inside it, where the pasted face meets the frame's cartoon; the band's blurred weight
         # is the same every frame, so it is made here.
         size = options.crop_size
-        self._small = (size // 4, size // 4)
+        self._small = (size // 2, size // 2)
         band = ((self.mask > 0.1) & (feathered_mask(size, 0.02, 0.8) < 0.5)).astype(np.float32)
         self._band = cv2.resize(band, self._small, interpolation=cv2.INTER_AREA)[..., None]
-        self._sigma = self._small[0] / 48  # about 5 px of the crop: the match follows the edge closely
+        self._sigma = self._small[0] / 96  # about 2.7 px of the crop: the match follows the edge closely
         self._band_weight = cv2.GaussianBlur(self._band[..., 0], (0, 0), self._sigma)[..., None] + MATCH_FLOOR
-        # The match is whole over the edge and fades out towards the eyes and mouth (an ellipse 0.7x
-        # the mask's): the face keeps its own drawing.
-        self._edge_weight = (1.0 - feathered_mask(size, feather=0.2, scale=0.7))[..., None]
+        # The match is whole over the edge and fades out inside an ellipse 0.75x the mask's, before
+        # the eyes and mouth: the face keeps its own drawing (held-back portraits: seam 0.998-0.999x
+        # the whole frame's with the face models; a quarter-size match, fading at 0.7x, gave 0.999-1.001x).
+        self._edge_weight = (1.0 - feathered_mask(size, feather=0.15, scale=0.75))[..., None]
         self._thumb: np.ndarray | None = None
         self.frames = 0
         self.face_frames = 0  # faces stylized, summed over frames
@@ -150,7 +151,7 @@ class FaceStylizer:
         """The face crop's colour moved towards the whole-frame cartoon around its feathered edge, by
         the local difference over that band (smoothed along it: hair on one side, a collar on the
         other), fading to nothing inside the face: the two stylizations of the same pixels differ a
-        little, and that difference would show as a ring. Worked out at a quarter size (smooth anyway)."""
+        little, and that difference would show as a ring. Worked out at half size (smooth anyway)."""
         size = crop.shape[0]
         diff = cv2.resize(under.astype(np.float32) - crop.astype(np.float32), self._small, interpolation=cv2.INTER_AREA)
         banded = diff * self._band

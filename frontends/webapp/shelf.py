@@ -66,10 +66,14 @@ class ModelShelf:
     def face_stylizer(self, name: str, stream: bool):
         """The model's engine in face mode (faces aligned, stylized and put back): `stream` for a clip
         or the webcam (faces tracked and smoothed across frames), else each picture on its own; a
-        picture's faces are searched at twice its size (from about 40 px wide: the page's sizes are small)."""
+        picture's faces are searched at twice its size (from about 40 px wide: the page's sizes are small).
+        The faces go through the model's bundled face model when the page offers it."""
         from artify_stream.face_mode import FaceOptions, FaceStylizer
+        from artify_stream.registry import FACE_MODELS
 
-        return FaceStylizer(self.engine(name).engine, options=FaceOptions(stream=stream, upsample=0 if stream else 1))
+        face_name = FACE_MODELS.get(name)
+        faces = self.engine(face_name).engine if face_name in self.paths else None  # its face model, when offered
+        return FaceStylizer(self.engine(name).engine, faces, options=FaceOptions(stream=stream, upsample=0 if stream else 1))
 
     def engine(self, name: str) -> ShelfEngine:
         """The model's engine, built on first use (and cached on disk by the engine cache); the

@@ -103,3 +103,18 @@ def test_cli_live_in_face_mode_tracks_one_face(tiny_model, tmp_path, head):
     faces = json.loads(r.stdout.strip().splitlines()[-1])["faces"]
     # How many frames are stylized depends on the CPU's load; each has the one face, one identity.
     assert faces["identities"] == 1 and faces["faces_stylized"] == faces["frames"] > 0
+
+
+def test_a_bundled_model_draws_faces_with_its_bundled_face_model(tmp_path):
+    from PIL import Image
+
+    outputs = {}
+    for name, extra in (("own", ()), ("itself", ("--face-model", "artify-draw-lite"))):
+        out = tmp_path / f"{name}.png"
+        r = artify("stylize", SAMPLE, out, "--model", "artify-draw-lite", "--engine", "onnx", "--faces", "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        outputs[name] = (json.loads(r.stdout.strip().splitlines()[-1])["faces"], np.asarray(Image.open(out), np.int16))
+    (own_faces, own), (itself_faces, itself) = outputs["own"], outputs["itself"]
+    assert own_faces["face_model"] == "artify-face-lite" and itself_faces["face_model"] == "artify-draw-lite"
+    assert np.array_equal(own[-40:, -40:], itself[-40:, -40:])  # far from the face: the frame's cartoon alike
+    assert np.abs(own[61:133, 133:205] - itself[61:133, 133:205]).mean() > 1  # the face (dlib: 133,61-205,133): another model
