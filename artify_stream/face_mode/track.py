@@ -104,18 +104,19 @@ class FaceTracker:
         if scan:
             self._detect(rgb)
         elif near:
-            self._detect(rgb, [(self._neighbourhood(track.face.box, rgb.shape), min(1.0, NEAR_FACE_PX / max(track.face.width, 1)))
-                               for track in self.tracks])
+            self._detect(rgb, [self._neighbourhood(track.face, rgb.shape) for track in self.tracks])
         for track in self.tracks:
             track.eyes = track.smoother(track.face.eyes, t)
         self.frame_index += 1
         return self.tracks
 
     @staticmethod
-    def _neighbourhood(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-        x0, y0, x1, y1 = box
-        margin = int(NEIGHBOURHOOD * (x1 - x0))
-        return max(x0 - margin, 0), max(y0 - margin, 0), min(x1 + margin, shape[1]), min(y1 + margin, shape[0])
+    def _neighbourhood(face: Landmarks, shape: tuple[int, ...]) -> tuple[tuple[int, int, int, int], float]:
+        """Where a followed face is searched for again, and at what scale."""
+        x0, y0, x1, y1 = face.box
+        margin = int(NEIGHBOURHOOD * face.width)
+        region = max(x0 - margin, 0), max(y0 - margin, 0), min(x1 + margin, shape[1]), min(y1 + margin, shape[0])
+        return region, min(1.0, NEAR_FACE_PX / max(face.width, 1))
 
     def _follow(self, rgb: np.ndarray, track: Track) -> None:
         """Landmarks in the face's box shifted by its last motion; lost if they jump or the crop changes."""
