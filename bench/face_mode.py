@@ -5,8 +5,8 @@ the seam at the mask's edge, and the jitter of the pasted face.
     python bench/face_mode.py --clips ../shared/data/videos/grid-*.mp4 [--model artify-draw-lite] [--size 640x360]
 
 Every clip is scaled to fit --size (a webcam's 640x360 by default, aspect kept) and run frame by frame, as live
-mode does, through the same engine: once whole-frame, once in face mode. Figures in one run on
-this machine.
+mode does: once whole-frame, once in face mode (the faces through a second engine, of --face-model
+or of the same model, as `--faces` builds on the CPU). Figures in one run on this machine.
 """
 
 from __future__ import annotations

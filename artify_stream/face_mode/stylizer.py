@@ -99,8 +99,8 @@ class FaceStylizer:
         host_in = frames.cpu().numpy() if tensor else frames
         if self._pool is not None and not tensor:
             # Two engines on the host: the frame's cartoon is drawn on a worker (the engine lets go of
-            # the GIL) while the faces are found and drawn here. lite, lbbc2a at 640x360, 2 cores:
-            # 28-32 ms a frame against 42-45 ms one after the other (bench/face_mode.py has the run).
+            # the GIL) while the faces are found and drawn here (bench/face_mode.py, lite, lbbc2a at
+            # 640x360, 2 cores: 32-35 fps in three runs, against 22-26 fps in four one after the other).
             pending = self._pool.submit(self.engine, frames)
             drawn = [self._faces_drawn(np.ascontiguousarray(frame)) for frame in host_in]
             out = pending.result()
