@@ -120,6 +120,8 @@ class Distillation(EpochRun):
                 out = self.g_train(photo)
             if cfg.pixel_weight:
                 terms["pixel"] = cfg.pixel_weight * (out.float() - target.float()).abs().mean()
+            if cfg.edge_weight:
+                terms["edge"] = cfg.edge_weight * L.edge_loss(out, target)
             if cfg.feature_weight:
                 with torch.no_grad():
                     target_features = self.content(target)

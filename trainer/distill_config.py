@@ -27,6 +27,7 @@ class DistillConfig(RunConfigFile):
     betas: tuple[float, float] = (0.9, 0.999)
     pixel_weight: float = 1.0
     feature_weight: float = 0.1  # L1 between backbone features of student and teacher outputs
+    edge_weight: float = 0.0  # L1 between lightness steps of student and teacher outputs (sharp lines)
     temporal_weight: float = 4.0  # 1.0 left the student flickering more than its teacher
     content_layer: int = 4
     backbone: str = "efficientnet-lite0"
@@ -44,7 +45,8 @@ class DistillConfig(RunConfigFile):
 
     def __post_init__(self) -> None:
         self._raise_first_failed(self._common_checks() + [
-            (min(self.pixel_weight, self.feature_weight, self.temporal_weight) >= 0, "loss weights must be >= 0"),
+            (min(self.pixel_weight, self.feature_weight, self.edge_weight, self.temporal_weight) >= 0,
+             "loss weights must be >= 0"),
             (self.pixel_weight + self.feature_weight > 0, "pixel_weight or feature_weight must be > 0"),
             (self.clip_frame_step >= 1, "clip_frame_step must be >= 1"),
             (0.0 <= self.face_share <= 1.0, f"face_share must be in [0, 1], got {self.face_share}"),

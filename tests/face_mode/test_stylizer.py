@@ -35,6 +35,37 @@ def test_each_face_is_stylized_from_its_own_aligned_crop_and_blended_in(head):
     assert edge.size > 200  # a feathered edge, not a hard cut
 
 
+def test_near_its_edge_the_pasted_face_takes_the_frames_colour_and_keeps_its_own_lines(head):
+    import cv2
+
+    from artify_stream.evaluation.face_mode_figures import ring_points
+
+    def whole(frames):
+        return np.full_like(frames, 128)  # the frame's cartoon: flat grey
+
+    def face_model(crops):  # the face's: reddish, with thin dark lines every 4 px
+        out = np.empty_like(crops)
+        out[...] = (200, 90, 90)
+        out[:, :, ::4] = (60, 20, 20)
+        return out
+
+    stylizer = FaceStylizer(whole, face_model)
+    out = stylizer(frame_with([(head, 220, 80)])[None])[0]
+    matrix = stylizer.last_faces[0].matrix
+    inverse = cv2.invertAffineTransform(matrix)
+    ycc = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb).astype(float)
+
+    def at(points):
+        xy = np.rint(points @ inverse[:, :2].T + inverse[:, 2]).astype(int)
+        return ycc[xy[:, 1], xy[:, 0]]
+
+    inner, _ = ring_points(256)
+    centre = at(np.array([[128.0, 128.0], [129.0, 128.0], [130.0, 128.0], [131.0, 128.0]]))
+    assert centre[:, 1].max() > 150  # inside, the face's own red
+    assert np.abs(at(inner)[:, 1:] - 128).max() < 12  # at the edge, the frame's grey colour
+    assert at(inner)[:, 0].std() > 10  # ... with the face's lines still drawn there
+
+
 def test_a_face_cut_by_the_border_and_the_face_limit(head):
     stylizer = FaceStylizer(invert, options=FaceOptions(max_faces=2))
     cut = frame_with([(head, -60, 80)])  # part of the head outside the frame

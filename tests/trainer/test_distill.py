@@ -108,3 +108,29 @@ def test_a_set_field_that_also_has_an_option_left_unset_takes_the_set_value():
     # `train` has a --residual-blocks option; left unset it must not collide with --set residual_blocks
     config = preset("keep").resolved({"residual_blocks": None, "epochs": None}, ["residual_blocks=5", "separable=true"])
     assert config.generator.residual_blocks == 5 and config.generator.separable and config.epochs == 12
+
+
+def test_the_edge_term_costs_a_blurred_line_and_not_a_flat_shade():
+    """Why a student gets `edge_weight`: pixel L1 finds a blurred line cheaper than a slightly lighter
+    fill; the edge term finds the blur dear and the shade free."""
+    import torch.nn.functional as F
+
+    from trainer.losses import edge_loss
+
+    drawn = torch.ones(1, 3, 32, 32)
+    drawn[..., :, 15:17] = 0.0  # a 2 px black line
+    blurred = F.avg_pool2d(F.pad(drawn, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+    shaded = torch.where(drawn > 0.5, 0.88, 0.0)  # the fill a little darker, the line as sharp
+    l1 = lambda a: (a - drawn).abs().mean().item()  # noqa: E731
+    assert l1(blurred) < l1(shaded)
+    assert edge_loss(blurred, drawn).item() > 4 * edge_loss(shaded, drawn).item()
+    assert edge_loss(drawn, drawn).item() == 0.0
+
+
+def test_distillation_logs_the_edge_term_when_switched_on(tiny_model, tmp_path):
+    photos = tmp_path / "photos"
+    write_pictures(photos, 6, size=(28, 32))
+    records = Distillation(FAST.with_overrides(epochs=1, edge_weight=0.5), tiny_model, photos, tmp_path / "run").run()
+    assert records[-1]["loss/edge"] > 0
+    with pytest.raises(Exception, match="loss weights"):
+        FAST.with_overrides(edge_weight=-1.0)
