@@ -43,11 +43,13 @@ def test_near_its_edge_the_pasted_face_takes_the_frames_colour_and_keeps_its_own
     def whole(frames):
         return np.full_like(frames, 128)  # the frame's cartoon: flat grey
 
-    def face_model(crops):  # the face's: reddish, with thin dark lines every 4 px
-        out = np.empty_like(crops)
-        out[...] = (200, 90, 90)
-        out[:, :, ::4] = (60, 20, 20)
-        return out
+    def face_model(crops):  # the face's: 8 px colour blocks (red, teal) of one lightness, thin dark lines every 4 px
+        out = np.empty(crops.shape, np.int16)
+        out[...] = (200, 110, 110)
+        checker = (np.add.outer(np.arange(crops.shape[1]) // 8, np.arange(crops.shape[2]) // 8) % 2).astype(bool)
+        out[:, checker] = (100, 155, 155)
+        out[:, :, ::4] -= 80  # a line is darker, not another colour
+        return out.astype(np.uint8)
 
     stylizer = FaceStylizer(whole, face_model)
     out = stylizer(frame_with([(head, 220, 80)])[None])[0]
@@ -60,9 +62,9 @@ def test_near_its_edge_the_pasted_face_takes_the_frames_colour_and_keeps_its_own
         return ycc[xy[:, 1], xy[:, 0]]
 
     inner, _ = ring_points(256)
-    centre = at(np.array([[128.0, 128.0], [129.0, 128.0], [130.0, 128.0], [131.0, 128.0]]))
-    assert centre[:, 1].max() > 150  # inside, the face's own red
-    assert np.abs(at(inner)[:, 1:] - 128).max() < 12  # at the edge, the frame's grey colour
+    centre = at(np.array([[120.0 + dx, 128.0] for dx in range(1, 16, 2)]))
+    assert np.ptp(centre[:, 1]) > 40  # inside, the face's own colours
+    assert np.abs(at(inner)[:, 1:] - 128).mean() < 8  # at the edge, the frame's grey (the colour match alone: 17)
     assert at(inner)[:, 0].std() > 10  # ... with the face's lines still drawn there
 
 
