@@ -110,9 +110,13 @@ class Generator(nn.Module):
         x = self.up(x)
         drawn = torch.sigmoid(self.to_rgb(x))
         if self.config.photo_chroma:
-            return with_photo_chroma(drawn, rgb, self.config.photo_chroma)
+            return with_photo_chroma(drawn, rgb, self.config.photo_chroma, self.config.chroma_edges)
         return drawn
 
+
+#: The guided filter of `chroma_edges`: worked out at 1/4 size; a lightness step whose variance over
+#: the window is well above EPS (a step of about 0.1 of the range) is an edge the colour stops at.
+CHROMA_EDGES_SCALE, CHROMA_EDGES_EPS = 4, 1e-2
 
 #: Rec. 601 luma weights: what "lightness" means to the drawing and what the photo's chroma is taken against.
 LUMA = (0.299, 0.587, 0.114)
@@ -123,11 +127,38 @@ def luma(rgb: torch.Tensor) -> torch.Tensor:
     return rgb[:, 0:1] * LUMA[0] + rgb[:, 1:2] * LUMA[1] + rgb[:, 2:3] * LUMA[2]
 
 
-def with_photo_chroma(drawn: torch.Tensor, photo: torch.Tensor, block: int) -> torch.Tensor:
+def with_photo_chroma(drawn: torch.Tensor, photo: torch.Tensor, block: int, edges: bool = False) -> torch.Tensor:
     """The drawing's luma plus the photo's chroma (RGB minus its luma) averaged over block x block
-    cells: flat colour areas that keep the photo's hues; borders and shading come from the drawing.
+    cells (or, with `edges`, over windows of about that size that stop at the photo's edges): flat
+    colour areas that keep the photo's hues; borders and shading come from the drawing.
     Composed in fp32 whatever the engine's precision: in bf16 these sums alone cost 4-6 levels."""
     dtype, drawn, photo = drawn.dtype, drawn.float(), photo.float()
-    flat = F.avg_pool2d(photo, block, ceil_mode=True)  # a partial last block averages what it covers
-    flat = F.interpolate(flat, size=photo.shape[-2:], mode="bilinear", align_corners=False)
-    return (luma(drawn) + flat - luma(flat)).clamp(0.0, 1.0).to(dtype)
+    if edges:
+        chroma = edge_aware_chroma(photo, block)
+    else:
+        flat = F.avg_pool2d(photo, block, ceil_mode=True)  # a partial last block averages what it covers
+        flat = F.interpolate(flat, size=photo.shape[-2:], mode="bilinear", align_corners=False)
+        chroma = flat - luma(flat)
+    return (luma(drawn) + chroma).clamp(0.0, 1.0).to(dtype)
+
+
+def edge_aware_chroma(photo: torch.Tensor, block: int) -> torch.Tensor:
+    """The photo's chroma flattened by a guided filter on its own lightness (He, Sun and Tang 2010,
+    in its fast form: worked out at a quarter of the size): flat inside a region and stepping where
+    the lightness steps, so a red shutter's colour stays on the shutter instead of tinting the wall
+    around it, as block means do. `block` sets the window (about block x block pixels)."""
+    scale, radius = CHROMA_EDGES_SCALE, max(1, block // 4)  # 16: a 9x9 window at a quarter size, 36 px
+    guide = luma(photo)
+    small = F.avg_pool2d(torch.cat([guide, photo - guide], 1), scale, ceil_mode=True)
+    g, c = small[:, :1], small[:, 1:]
+
+    def box(t: torch.Tensor) -> torch.Tensor:  # window means, separably (exact: the window is a rectangle)
+        t = F.avg_pool2d(t, (1, 2 * radius + 1), stride=1, padding=(0, radius), count_include_pad=False)
+        return F.avg_pool2d(t, (2 * radius + 1, 1), stride=1, padding=(radius, 0), count_include_pad=False)
+
+    means = box(torch.cat([g, c, g * c, g * g], 1))  # one pass over all eight channels
+    mean_g, mean_c, mean_gc, mean_gg = means[:, :1], means[:, 1:4], means[:, 4:7], means[:, 7:]
+    slope = (mean_gc - mean_g * mean_c) / (mean_gg - mean_g**2 + CHROMA_EDGES_EPS)
+    coefficients = box(torch.cat([slope, mean_c - slope * mean_g], 1))
+    coefficients = F.interpolate(coefficients, size=photo.shape[-2:], mode="bilinear", align_corners=False)
+    return coefficients[:, :3] * guide + coefficients[:, 3:]

@@ -31,6 +31,10 @@ class GeneratorConfig:
     #: more as flat cartoon colour (the judge's P(cartoon) 0.82 at 4, 0.86 at 8, 0.90 at 16 on
     #: artify-draw's held-back portraits) at the same colour error.
     photo_chroma: int = 0
+    #: With photo_chroma: the photo's colour flattened over windows of about n x n that stop at its
+    #: edges (a guided filter on its lightness) instead of over square blocks, so colour does not
+    #: bleed from one object onto the next.
+    chroma_edges: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.residual_blocks <= MAX_BLOCKS:
@@ -51,7 +55,7 @@ class GeneratorConfig:
 
     def same_weights_as(self, other: GeneratorConfig) -> bool:
         """Whether a state dict of one loads into the other (photo_chroma adds no weights)."""
-        return replace(self, photo_chroma=0) == replace(other, photo_chroma=0)
+        return replace(self, photo_chroma=0, chroma_edges=False) == replace(other, photo_chroma=0, chroma_edges=False)
 
     @classmethod
     def from_dict(cls, data: dict) -> GeneratorConfig:

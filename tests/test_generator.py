@@ -137,3 +137,29 @@ def test_photo_chroma_adds_no_weights_and_checks_its_block():
     with pytest.raises(ConfigError, match="photo_chroma"):
         GeneratorConfig(photo_chroma=3)
     assert Generator(GeneratorConfig(residual_blocks=0, base_width=4, photo_chroma=16))(torch.rand(1, 3, 20, 36)).shape == (1, 3, 20, 36)
+
+
+def test_chroma_edges_keep_a_colour_on_its_object_where_blocks_bleed_it_around():
+    """A red shutter on a grey wall: block means tint the wall around it pink; the edge-aware
+    colour stops at the shutter's edge and keeps the shutter as red."""
+    from artify_stream.generator import luma, with_photo_chroma
+
+    photo = torch.full((1, 3, 64, 64), 0.6)
+    photo[:, :, 20:44, 20:44] = torch.tensor([0.7, 0.15, 0.15])[:, None, None]  # darker and red
+    drawn = photo.clone()  # a drawing that only copies the lightness
+    redness = lambda out: (out[:, 0] - out[:, 1])[0]  # noqa: E731
+    blocks, edges = (with_photo_chroma(drawn, photo, 16, edges=e) for e in (False, True))
+    wall = torch.zeros(64, 64, dtype=torch.bool)
+    wall[16:48, 16:48] = True
+    wall[20:44, 20:44] = False  # a 4 px ring of wall around the shutter
+    assert redness(blocks)[wall].mean() > 0.15 and redness(edges)[wall].mean() < redness(blocks)[wall].mean() / 3
+    shutter = (slice(24, 40), slice(24, 40))
+    assert redness(edges)[shutter].mean() > redness(blocks)[shutter].mean() > 0.2
+    assert torch.allclose(luma(edges), luma(photo), atol=0.02)  # the lightness is still the drawing's
+
+
+def test_chroma_edges_add_no_weights_and_run_at_any_size():
+    plain, edged = GeneratorConfig(photo_chroma=16), GeneratorConfig(photo_chroma=16, chroma_edges=True)
+    assert plain.same_weights_as(edged) and GeneratorConfig.from_dict(edged.to_dict()) == edged
+    net = Generator(GeneratorConfig(residual_blocks=0, base_width=4, photo_chroma=16, chroma_edges=True))
+    assert net(torch.rand(1, 3, 20, 36)).shape == (1, 3, 20, 36)
