@@ -24,6 +24,11 @@ SUPERSEDED = {
                       "patches; superseded by artify-draw (the photo's own colours), which is trained from it",
     "artify-draw-lite-v2": "artify-draw-v2's student (the same peach); superseded by artify-draw-lite, distilled "
                            "starting from it",
+    "artify-draw-v4": "keeps the person's identity on 0.73 of held-back portraits; superseded by artify-draw (v5: "
+                      "0.83, eyes drawn where the photo has them, colour that stops at edges); artify-face was "
+                      "trained from it",
+    "artify-draw-lite-v4": "artify-draw-v4's student (P(cartoon) 0.69 on ONNX Runtime, identity 0.75); superseded "
+                           "by artify-draw-lite (v5's student: identity 0.90); artify-face-lite starts from it",
 }
 
 #: The model `--faces` draws each aligned face with, for a bundled whole-frame model: trained on

@@ -312,13 +312,14 @@ PRESETS["draw"] = replace(
 #: every D judges lightness only (the cartoons' peach is no cue), no lightness patches the photo does
 #: not have (blotches on darker skin), region colours held 4x harder, photos drawn so that every
 #: skin-tone group weighs alike, and half the draws of a portrait its aligned face crop, with no
-#: lightness spread over cheeks and forehead beyond the photo's (faces kept on every skin tone).
-#: Each part's effect is in the README's ablation.
+#: lightness spread over cheeks and forehead beyond the photo's (faces kept on every skin tone) and
+#: eyes, nose and mouth drawn where the photo has them (face marks); the colour stops at the
+#: photo's edges (chroma_edges). Each part's effect is in the README's ablation.
 PRESETS["keep"] = replace(
     PRESETS["draw"],
-    generator=replace(PRESETS["draw"].generator, photo_chroma=16),
+    generator=replace(PRESETS["draw"].generator, photo_chroma=16, chroma_edges=True),
     epochs=12, init_from="artify-draw-v2", critic_colour="lightness", blotch_weight=20.0, region_colour_weight=20.0,
-    balance_skin_tones=True, face_share=0.5, face_spread_weight=50.0,
+    balance_skin_tones=True, face_share=0.5, face_spread_weight=50.0, face_marks_weight=0.5,
 )
 
 #: The bundled face model `artify-face` (issue 31), which `--faces` draws `artify-draw`'s faces
@@ -326,7 +327,10 @@ PRESETS["keep"] = replace(
 #: them at (photos without a face still give whole-image crops), with the face-detail term (eyes,
 #: brows and mouth of every skin tone kept) and the face-marks term (each drawn where the photo has
 #: it: landmark error 0.040 -> 0.038 in face mode). README, "Face mode", has its figures.
-PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw", face_share=1.0, crop_size=256, epochs=4,
+#: It starts from `artify-draw-v4` (the default it was trained for; the keep recipe before face
+#: marks and edge-aware colour), with that model's block colour, as the shipped file was made.
+PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw-v4", face_share=1.0, crop_size=256, epochs=4,
+                                generator=replace(PRESETS["keep"].generator, chroma_edges=False),
                                 face_detail_weight=0.3, face_marks_weight=1.0)
 
 PRESETS["recommended"] = PRESETS["keep"]  # the best measured recipe (README: the ablations)

@@ -72,8 +72,8 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
                                epochs=12, schedule="cosine", init_from="artify-draw-lite-v2", face_share=0.5),
 }
 #: `artify-face-lite`, the lite face model (`artify distill artify-face --preset keep-faces-lite`):
-#: `artify-draw-lite` taught on aligned face crops only, at face mode's 256 px.
-DISTILL_PRESETS["keep-faces-lite"] = replace(DISTILL_PRESETS["keep-lite"], init_from="artify-draw-lite", face_share=1.0,
+#: `artify-draw-lite-v4` (the lite it was made beside) taught on aligned face crops only, at face mode's 256 px.
+DISTILL_PRESETS["keep-faces-lite"] = replace(DISTILL_PRESETS["keep-lite"], init_from="artify-draw-lite-v4", face_share=1.0,
                                              crop_size=256, epochs=4)
 
 

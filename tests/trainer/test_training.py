@@ -123,6 +123,7 @@ def test_presets_follow_table_one():
     assert keep == preset("keep") and keep.init_from == "artify-draw-v2" and keep.generator.photo_chroma == 16
     assert keep.critic_colour == "lightness" and keep.balance_skin_tones and keep.blotch_weight > 0
     assert keep.face_share == 0.5 and keep.face_spread_weight > 0  # face crops, no patches over the skin
+    assert keep.face_marks_weight > 0 and keep.generator.chroma_edges  # eyes where the photo has them; colour stops at edges
     with pytest.raises(ConfigError):
         preset("nope")
     with pytest.raises(ConfigError):
