@@ -1,0 +1,26 @@
+"""frontends/engine_for.py: the engines a front end's stylizer is built on."""
+
+from engines import EngineCache
+from engines.auto import MachineFacts, cpu_candidates
+from engines.formats import BackendChoice
+from engines.light import cpu_probe_key
+from frontends.engine_for import EngineChoice, stylizer_for
+
+
+def test_face_mode_on_the_cpu_draws_frame_and_faces_on_onnx_runtime_where_torch_is_faster_alone(tiny_model, tmp_path):
+    """Face mode runs two engines at once; two torch engines would each take every core, so `auto`
+    takes ONNX Runtime for both even where its probe (seeded here: torch timed 10x faster) says torch."""
+    from artify_stream.model_file import read_model_ref
+
+    model, cache = read_model_ref(tiny_model), EngineCache(tmp_path / "cache")
+    labels = [spec.label() for spec in cpu_candidates("auto", MachineFacts.gather())]
+    cache.write_json(cpu_probe_key(model.sha256, "auto"), "timings.json",
+                     {label: 5.0 if label.startswith("torch") else 50.0 for label in labels})
+    choice = EngineChoice(device="cpu", cache_dir=cache.root)
+    assert stylizer_for(model, choice).run.spec.backend == "torch"  # alone: the probe's pick
+    faced = stylizer_for(model, choice, faces=True)
+    assert faced.faces.engine.spec.backend == "onnx" and faced.faces.face_engine.spec.backend == "onnx"
+    assert faced.faces.engine is not faced.faces.face_engine  # two engines, drawn at once
+    assert any("ONNX Runtime for the frame and the faces" in line for line in faced.lines)
+    explicit = stylizer_for(model, EngineChoice(BackendChoice.torch, device="cpu", cache_dir=cache.root), faces=True)
+    assert explicit.faces.engine.spec.backend == "torch"  # what the user asked for is kept
