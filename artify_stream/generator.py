@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from artify_stream.generator_config import GeneratorConfig
+from artify_stream.generator_config import LUMA, GeneratorConfig
 
 __all__ = ["SIZE_MULTIPLE", "Generator", "GeneratorConfig", "ResidualBlock", "ResizeConv", "luma", "with_photo_chroma"]
 
@@ -118,8 +118,6 @@ class Generator(nn.Module):
 #: the window is well above EPS (a step of about 0.1 of the range) is an edge the colour stops at.
 CHROMA_EDGES_SCALE, CHROMA_EDGES_EPS = 4, 1e-2
 
-#: Rec. 601 luma weights: what "lightness" means to the drawing and what the photo's chroma is taken against.
-LUMA = (0.299, 0.587, 0.114)
 
 
 def luma(rgb: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,9 @@ from artify_stream.errors import ConfigError
 
 UPSAMPLING = ("transposed", "resize")
 PHOTO_CHROMA_BLOCKS = (0, 4, 8, 16)  # block sides in pixels (a frame's last blocks may be partial)
+#: Rec. 601 luma weights: what "lightness" means to a drawing with photo_chroma, and what the photo's
+#: chroma is taken against (the generator's graph and face mode's colour hand-over both use them).
+LUMA = (0.299, 0.587, 0.114)
 #: Bounds a model file's header must respect (a damaged or hostile header must not allocate terabytes).
 MAX_WIDTH, MAX_BLOCKS, MAX_KERNEL = 1024, 64, 15
 

@@ -37,6 +37,23 @@ def engine_for(model: ModelRef, choice: EngineChoice = EngineChoice()):
                          cache_dir=choice.cache_dir, engine_file=choice.engine_file)
 
 
+#: What `stylizer_for` says when face mode moved `auto` to ONNX Runtime (`face_mode_choice`).
+FACE_MODE_ENGINES = ("face mode on the CPU: ONNX Runtime for the frame and the faces, drawn at once "
+                     "(two torch engines would each take every core)")
+
+
+def face_mode_choice(choice: EngineChoice, engine) -> EngineChoice:
+    """The choice for face mode's two engines, given the engine `choice` built for the frame alone.
+    They draw the frame and its faces at once; on the CPU two torch engines would each take every
+    core (`artify live` lite --faces, lbbc2a at 640x360: 23.6-25.8 fps on torch bf16 against
+    29.2-29.3 on ONNX Runtime, though torch bf16 is the faster of the two alone), so `auto` takes
+    ONNX Runtime there when it is installed. An explicit --engine is kept."""
+    if (choice.backend is BackendChoice.auto and engine.spec.device == "cpu" and engine.spec.backend != "onnx"
+            and importlib.util.find_spec("onnxruntime") is not None):
+        return replace(choice, backend=BackendChoice.onnx)
+    return choice
+
+
 def describe(engine) -> str:
     """Which engine runs and why, in the words every front end shows."""
     from engines import engine_line
@@ -63,15 +80,10 @@ def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_co
     the model's bundled face model, else the model itself)."""
     engine = engine_for(model, choice)
     lines = [describe(engine)]
-    if (faces and choice.backend is BackendChoice.auto and engine.spec.device == "cpu" and engine.spec.backend != "onnx"
-            and importlib.util.find_spec("onnxruntime") is not None):
-        # Face mode draws the frame and its faces at once; two torch engines would each take every
-        # core (`artify live` lite --faces, lbbc2a at 640x360: 23.6-25.8 fps on torch bf16 against
-        # 29.2-29.3 on ONNX Runtime, though torch bf16 is the faster of the two alone).
-        choice = replace(choice, backend=BackendChoice.onnx)
+    if faces and face_mode_choice(choice, engine) != choice:
+        choice = face_mode_choice(choice, engine)
         engine = engine_for(model, choice)
-        lines = [describe(engine), "face mode on the CPU: ONNX Runtime for the frame and the faces, drawn at once "
-                 "(two torch engines would each take every core)"]
+        lines = [describe(engine), FACE_MODE_ENGINES]
     stylizer = Stylizer(engine, lines)
     if keep_colours:
         from artify_stream.colour_transfer import KeepColours

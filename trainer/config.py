@@ -326,7 +326,7 @@ PRESETS["keep"] = replace(
 #: with: the `keep` model fine-tuned on aligned face crops only, at the 256 px face mode stylizes
 #: them at (photos without a face still give whole-image crops), with the face-detail term (eyes,
 #: brows and mouth of every skin tone kept) and the face-marks term (each drawn where the photo has
-#: it: landmark error 0.040 -> 0.038 in face mode). README, "Face mode", has its figures.
+#: it: landmark error 0.040 -> 0.037 in face mode). README, "Face mode", has its figures.
 #: It starts from `artify-draw-v4` (the default it was trained for; the keep recipe before face
 #: marks and edge-aware colour), with that model's block colour, as the shipped file was made.
 PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw-v4", face_share=1.0, crop_size=256, epochs=4,

@@ -17,6 +17,7 @@ from artify_stream.face_mode.align import aligned_crop, alignment, feathered_mas
 from artify_stream.face_mode.detect import faces_missing
 from artify_stream.face_mode.track import FaceTracker
 from artify_stream.errors import ConfigError
+from artify_stream.generator_config import LUMA
 
 #: A frame whose small grey thumbnail differs from the previous one's by more than this (mean grey
 #: levels) starts afresh: a cut in a clip, or the next picture of a batch of stills.
@@ -24,7 +25,7 @@ NEW_SCENE_CHANGE = 30.0
 #: Weight of the edge band's overall colour offset where the band itself is far (the match's floor).
 MATCH_FLOOR = 0.02
 #: The colour part of an RGB difference (its lightness, BT.601 luma, taken out): (RGB) @ COLOUR_PART.T.
-COLOUR_PART = np.eye(3, dtype=np.float32) - np.ones((3, 1), np.float32) @ np.array([[0.299, 0.587, 0.114]], np.float32)
+COLOUR_PART = np.eye(3, dtype=np.float32) - np.ones((3, 1), np.float32) @ np.array([LUMA], np.float32)
 
 
 class PastedFace(NamedTuple):
@@ -155,7 +156,8 @@ class FaceStylizer:
         other), fading to nothing inside the face: the two stylizations of the same pixels differ a
         little, and that difference would show as a ring. Worked out at half size (smooth anyway)."""
         size = crop.shape[0]
-        diff = cv2.resize(under.astype(np.float32) - crop.astype(np.float32), self._small, interpolation=cv2.INTER_AREA)
+        crop, under = crop.astype(np.float32), under.astype(np.float32)
+        diff = cv2.resize(under - crop, self._small, interpolation=cv2.INTER_AREA)
         banded = diff * self._band
         local = cv2.GaussianBlur(banded, (0, 0), self._sigma)
         overall = banded.sum((0, 1)) / max(float(self._band.sum()), 1e-6)
@@ -165,8 +167,8 @@ class FaceStylizer:
         # finer colour blocks would meet the frame's coarser ones at the edge; the drawing (lightness)
         # stays the face model's up to the edge (seam on two clips: 1.0056 -> 1.0021x, 1.0017 -> 1.0002x).
         offset = cv2.resize(offset, (size, size), interpolation=cv2.INTER_LINEAR)
-        matched = crop.astype(np.float32) + offset * self._edge_weight
-        matched += ((under.astype(np.float32) - matched) @ COLOUR_PART.T) * self._edge_weight
+        matched = crop + offset * self._edge_weight
+        matched += ((under - matched) @ COLOUR_PART.T) * self._edge_weight
         return np.clip(matched + 0.5, 0, 255).astype(np.uint8)
 
     def summary(self) -> dict:

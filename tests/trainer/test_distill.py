@@ -6,6 +6,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from artify_stream.errors import ConfigError
 from artify_stream.generator import GeneratorConfig
 from artify_stream.model_file import load_model_file
 from trainer.distill import Distillation
@@ -132,5 +133,5 @@ def test_distillation_logs_the_edge_term_when_switched_on(tiny_model, tmp_path):
     write_pictures(photos, 6, size=(28, 32))
     records = Distillation(FAST.with_overrides(epochs=1, edge_weight=0.5), tiny_model, photos, tmp_path / "run").run()
     assert records[-1]["loss/edge"] > 0
-    with pytest.raises(Exception, match="loss weights"):
+    with pytest.raises(ConfigError, match="loss weights"):
         FAST.with_overrides(edge_weight=-1.0)
