@@ -13,7 +13,7 @@ from pathlib import Path
 from artify_stream.errors import ConfigError, InputError
 from artify_stream.model_file import MODEL_SUFFIX, read_model_ref
 from artify_stream.registry import DEFAULT_MODEL, SUPERSEDED, bundled_models
-from frontends.engine_for import EngineChoice, describe, engine_for
+from frontends.engine_for import EngineChoice, describe, engine_for, face_mode_choice
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ModelShelf:
                 name = path.name[: -len(MODEL_SUFFIX)]
                 self.paths[name if name not in self.paths else f"{Path(models_dir).name}/{name}"] = path
         self.engine_choice = engine_choice
-        self._engines: dict[str, ShelfEngine] = {}
+        self._engines: dict[tuple[str, EngineChoice], ShelfEngine] = {}
         self._build_lock = threading.Lock()
         #: Held for every engine call: engines reuse their buffers, so two requests must never share one.
         self.run_lock = threading.Lock()
@@ -71,19 +71,24 @@ class ModelShelf:
         from artify_stream.face_mode import FaceOptions, FaceStylizer
         from artify_stream.registry import FACE_MODELS
 
+        options = FaceOptions(stream=stream, upsample=0 if stream else 1)
         face_name = FACE_MODELS.get(name)
-        faces = self.engine(face_name).engine if face_name in self.paths else None  # its face model, when offered
-        return FaceStylizer(self.engine(name).engine, faces, options=FaceOptions(stream=stream, upsample=0 if stream else 1))
+        if face_name not in self.paths:  # no face model offered: one engine draws frame and faces
+            return FaceStylizer(self.engine(name).engine, options=options)
+        choice = face_mode_choice(self.engine_choice, self.engine(name).engine)  # two engines, at once
+        return FaceStylizer(self.engine(name, choice).engine, self.engine(face_name, choice).engine, options=options)
 
-    def engine(self, name: str) -> ShelfEngine:
-        """The model's engine, built on first use (and cached on disk by the engine cache); the
-        model file is read and hashed once, here, when the page first asks for it."""
+    def engine(self, name: str, choice: EngineChoice | None = None) -> ShelfEngine:
+        """The model's engine (for `choice`, default the page's), built on first use (and cached on
+        disk by the engine cache); the model file is read and hashed once, here, when the page
+        first asks for it."""
         path = self.path(name)
+        choice = choice or self.engine_choice
         with self._build_lock:
-            if name not in self._engines:
-                built = engine_for(read_model_ref(path, name), self.engine_choice)
-                self._engines[name] = ShelfEngine(built, describe(built))
-            return self._engines[name]
+            if (name, choice) not in self._engines:
+                built = engine_for(read_model_ref(path, name), choice)
+                self._engines[name, choice] = ShelfEngine(built, describe(built))
+            return self._engines[name, choice]
 
 
 def check_models_dir(models_dir: Path | None) -> None:
