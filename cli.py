@@ -387,9 +387,12 @@ def main() -> None:
     try:
         logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)])
         app()
-    except KeyboardInterrupt as exc:  # outside a command (while Typer parses, say)
+    except (KeyboardInterrupt, Exception) as exc:  # outside a command (while Typer parses, say)
+        stop = signals.stop_behind(exc)
+        if stop is None:
+            raise
         console.print("interrupted")
-        sys.exit(signals.stop_exit_code(exc))
+        sys.exit(signals.stop_exit_code(stop))
     except SystemExit as done:  # Typer ends every command this way
         signals.finished(done.code if isinstance(done.code, int) else (0 if done.code is None else 1))
         raise

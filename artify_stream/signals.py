@@ -63,6 +63,19 @@ def finished(code: int) -> None:
     signal.signal(signal.SIGTERM, _exit_now)
 
 
+def stop_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind an error, if one is: a stop that lands inside an import or a
+    library can come out re-raised as another error (Python 3.11 wraps one raised while `import
+    torch` sets up a class in a RuntimeError), and it is still a stop, not a failure."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def stop_exit_code(exc: BaseException | None = None) -> int:
     """128 + the signal that stopped us: 130 for Ctrl-C, 143 for SIGTERM."""
     if isinstance(exc, Terminated) or _received == signal.SIGTERM:

@@ -41,14 +41,15 @@ def command(*args, **kwargs):
         def run(*a, **kw):
             try:
                 return fn(*a, **kw)
-            except ArtifyError as exc:
-                if os.environ.get(DEBUG_ENV):
+            except (KeyboardInterrupt, Exception) as exc:
+                stop = signals.stop_behind(exc)
+                if stop is not None:
+                    console.print("interrupted")
+                    raise typer.Exit(signals.stop_exit_code(stop)) from None
+                if not isinstance(exc, ArtifyError) or os.environ.get(DEBUG_ENV):
                     raise
                 console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
                 raise typer.Exit(exc.exit_code) from None
-            except KeyboardInterrupt as exc:
-                console.print("interrupted")
-                raise typer.Exit(signals.stop_exit_code(exc)) from None
 
         return app.command(*args, **kwargs)(run)
 

@@ -33,3 +33,25 @@ def test_sigterm_is_a_keyboard_interrupt_with_its_own_exit_code(monkeypatch):
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_stop_that_a_library_re_raised_as_another_error_is_still_a_clean_stop(monkeypatch):
+    """CI saw it: a Ctrl-C landing while `import torch` set up a class came out as a RuntimeError
+    (Python 3.11 wraps what `__set_name__` raises) and printed a traceback instead of `interrupted`."""
+    from typer.testing import CliRunner
+
+    import cli  # noqa: F401  every real command, so the test's is one among them
+    from frontends.options import app, command
+
+    monkeypatch.setattr(app, "registered_commands", list(app.registered_commands))  # the test's command goes after
+
+    @command("cut-import")
+    def cut_import() -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as stop:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property' instance") from stop
+
+    result = CliRunner().invoke(app, ["cut-import"])
+    assert result.exit_code == 130 and "interrupted" in result.output
+    assert signals.stop_behind(RuntimeError("a plain failure")) is None
