@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "ARTIFY_ENGINE_CACHE"
 ENTRY_FILE = "entry.json"
 # Bump when the fused graph (artify_stream/fused.py) changes meaning, so old entries stop matching.
-GRAPH_VERSION = 2  # 2: casts before the transposes (TensorRT-RTX)
+GRAPH_VERSION = 3  # 2: casts before the transposes (TensorRT-RTX); 3: the uint8 conversion in fp32
 
 
 def default_engine_cache() -> Path:
