@@ -28,7 +28,10 @@ SUPERSEDED = {
                       "0.83, eyes drawn where the photo has them, colour that stops at edges); artify-face was "
                       "trained from it",
     "artify-draw-lite-v4": "artify-draw-v4's student (P(cartoon) 0.69 on ONNX Runtime, identity 0.75); superseded "
-                           "by artify-draw-lite (v5's student: identity 0.90); artify-face-lite starts from it",
+                           "by artify-draw-lite-v5 (v5's student: identity 0.90); artify-face-lite starts from it",
+    "artify-draw-lite-v5": "the v5 default's distilled student: its teacher's faces (identity 0.90) but less drawn "
+                           "(P(cartoon) 0.62 on ONNX Runtime); superseded by artify-draw-lite (adversarially trained "
+                           "from it: 0.80, identity 0.85)",
 }
 
 #: The model `--faces` draws each aligned face with, for a bundled whole-frame model: trained on

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ from artify_stream.errors import ModelFileError
 from artify_stream.model_file import load_model_file, save_model_file
 from artify_stream.registry import DEFAULT_MODEL, bundled_models, load_model, resolve_model_path
 from tests.conftest import TINY
+from trainer.config import PRESETS, TrainConfig
 
 
 def test_roundtrip_keeps_config_metadata_and_outputs(tiny_model):
@@ -62,8 +64,12 @@ def test_bundled_models_load_and_say_how_they_were_made():
     assert evaluation["skin_spread_ratio_worst"] <= 1.15
     assert default.config.photo_chroma == 16  # the photo's colours: the fidelity recipe
     assert default.metadata["started_from"]["sha256"] == load_model("artify-draw-v2").sha256  # (then named artify-draw)
-    lite = load_model("artify-draw-lite")
-    assert lite.config.separable and GeneratorConfig.from_dict(lite.metadata["teacher"]["config"]) == default.config
+    # The lite: the default's distilled student (v5), trained on with the critic as `keep-lite-gan` names it.
+    lite, student = load_model("artify-draw-lite"), load_model("artify-draw-lite-v5")
+    assert GeneratorConfig.from_dict(student.metadata["teacher"]["config"]) == default.config
+    assert lite.config == student.config and lite.config.separable
+    trained = TrainConfig.from_dict(lite.metadata["train_config"])  # from v5's fp32 run file, v5's source
+    assert trained == replace(PRESETS["keep-lite-gan"], init_from=trained.init_from)
 
 
 def test_a_retired_name_says_what_replaced_it():

@@ -273,6 +273,12 @@ def _paper_round(blocks: int, kernel: int, lr: float, w: float, schedule: str = 
 
 #: The architecture every CPU recipe shares (the bundled models' size class).
 SMALL = GeneratorConfig(residual_blocks=4, first_kernel=7, base_width=32)
+#: The first lite students' architecture: 3x3 stem, separable convs, resize-conv up-sampling.
+LITE = GeneratorConfig(residual_blocks=3, first_kernel=3, base_width=16, upsample="resize", separable=True, last_kernel=3)
+#: `artify-draw-lite`'s architecture since v4: LITE with strided ends (no full-resolution conv: 30 fps
+#: at 640x360 on 2 cores), five residual blocks, and the photo's colour in 16 px blocks (the default's
+#: edge-aware colour costs 10-17 ms a frame on ONNX Runtime, too much here).
+REAL_TIME = replace(LITE, strided_ends=True, residual_blocks=5, photo_chroma=16)
 
 #: Table I of the paper taken literally (its w values go with its own loss scaling, which the
 #: paper does not give), the paper's losses at the CPU size (`paper`), `toon` (the soft artify-toon's
@@ -332,6 +338,15 @@ PRESETS["keep"] = replace(
 PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw-v4", face_share=1.0, crop_size=256, epochs=4,
                                 generator=replace(PRESETS["keep"].generator, chroma_edges=False),
                                 face_detail_weight=0.3, face_marks_weight=1.0)
+
+#: The bundled real-time model `artify-draw-lite` (v6): the `keep` recipe's adversarial training on
+#: the lite architecture itself, starting from v5, the default's distilled student (it kept the
+#: teacher's faces, identity 0.90, but drew less: P(cartoon) 0.62 on ONNX Runtime). Distillation alone
+#: left every student 0.14-0.26 less drawn than its teacher; the critic's signal draws (0.80), and the
+#: face-marks term at 1.0 holds eyes, nose and mouth in place meanwhile (at 0.5 identity fell to 0.77
+#: by the epoch the rule took; README, ablation).
+PRESETS["keep-lite-gan"] = replace(PRESETS["keep"], generator=REAL_TIME, init_from="artify-draw-lite-v5",
+                                   face_marks_weight=1.0)
 
 PRESETS["recommended"] = PRESETS["keep"]  # the best measured recipe (README: the ablations)
 

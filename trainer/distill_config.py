@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from artify_stream.generator_config import GeneratorConfig
-from trainer.config import RunConfigFile
-
-#: The bundled lite model's architecture: 3x3 stem, separable convs, resize-conv up-sampling.
-LITE = GeneratorConfig(residual_blocks=3, first_kernel=3, base_width=16, upsample="resize", separable=True, last_kernel=3)
+from trainer.config import LITE, REAL_TIME, RunConfigFile
 
 
 @dataclass(frozen=True)
@@ -65,11 +62,11 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
     # and a cosine schedule over a longer run: artify-draw-lite is its epoch 10 (see its model card)
     "draw-fast-long": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5), epochs=36,
                                     schedule="cosine", init_from="artify-draw-lite-v1", init_matching=True),
-    # the fidelity issue's student: artify-draw-lite's architecture with the photo's colour in 16 px
-    # blocks (as its `keep` teacher), re-taught starting from artify-draw-lite-v2 itself; half the
-    # draws of a portrait its aligned face crop, as the teacher trained on
-    "keep-lite": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5, photo_chroma=16),
-                               epochs=12, schedule="cosine", init_from="artify-draw-lite-v2", face_share=0.5),
+    # the fidelity issue's student (artify-draw-lite-v5; `train --preset keep-lite-gan` goes on from
+    # it): the real-time architecture with the photo's colour in 16 px blocks, re-taught starting
+    # from artify-draw-lite-v2; half the draws of a portrait its aligned face crop, as the teacher's
+    "keep-lite": DistillConfig(generator=REAL_TIME, epochs=12, schedule="cosine", init_from="artify-draw-lite-v2",
+                               face_share=0.5),
 }
 #: `artify-face-lite`, the lite face model (`artify distill artify-face --preset keep-faces-lite`):
 #: `artify-draw-lite-v4` (the lite it was made beside) taught on aligned face crops only, at face mode's 256 px.
