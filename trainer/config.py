@@ -202,6 +202,7 @@ class TrainConfig(RunConfigFile):
     face_detail_weight: float = 0.0  # content features of the face, contrast-stretched alike on every skin tone
     face_spread_weight: float = 0.0  # no lightness spread over cheeks and forehead beyond the photo's
     face_marks_weight: float = 0.0  # eyes, brows, nose tip and mouth drawn where the photo has them (detail correlation)
+    face_steps_weight: float = 0.0  # no hard lightness steps over cheeks and forehead where the photo's shading is soft
     # photos drawn so that every skin-tone group (ITA of the face, dlib) and the photos without a face
     # weigh alike: the kit has ten light-skinned sitters for every dark-skinned one
     balance_skin_tones: bool = False
@@ -239,10 +240,12 @@ class TrainConfig(RunConfigFile):
         weights = ("content_weight", "adversarial_weight", "surface_weight", "texture_weight", "projected_weight",
                    "structure_weight",
                    "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "region_colour_weight", "blotch_weight", "gray_style_weight", "temporal_weight",
-                   "face_detail_weight", "face_spread_weight", "face_marks_weight")
+                   "face_detail_weight", "face_spread_weight", "face_marks_weight", "face_steps_weight")
         checks.append((0.0 <= self.face_share <= 1.0, f"face_share must be in [0, 1], got {self.face_share}"))
-        checks.append((self.face_share > 0 or not (self.face_detail_weight or self.face_spread_weight or self.face_marks_weight),
-                       "face_detail_weight, face_spread_weight and face_marks_weight need face_share > 0 (the terms apply to face crops)"))
+        face_terms = (self.face_detail_weight, self.face_spread_weight, self.face_marks_weight, self.face_steps_weight)
+        checks.append((self.face_share > 0 or not any(face_terms),
+                       "face_detail_weight, face_spread_weight, face_marks_weight and face_steps_weight need face_share > 0 "
+                       "(the terms apply to face crops)"))
         checks += [(getattr(self, w) >= 0, f"{w} must be >= 0, got {getattr(self, w)}") for w in weights]
         self._raise_first_failed(checks)
 

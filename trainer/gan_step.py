@@ -207,7 +207,7 @@ class Training(EpochRun):
                 terms["region_colour"] = cfg.region_colour_weight * L.region_colour_loss(fake, photo)
             if cfg.blotch_weight:
                 terms["blotch"] = cfg.blotch_weight * L.blotch_loss(fake, photo)
-            if cfg.face_detail_weight or cfg.face_spread_weight or cfg.face_marks_weight:
+            if cfg.face_detail_weight or cfg.face_spread_weight or cfg.face_marks_weight or cfg.face_steps_weight:
                 terms.update(self._face_terms(photo, fake, face))
             if temporal is not None:
                 change, output_of_changed = temporal
@@ -221,7 +221,7 @@ class Training(EpochRun):
         if not bool(face.any()):
             zero = fake.float().sum() * 0.0
             return {name: zero for name, w in (("face_detail", cfg.face_detail_weight), ("face_spread", cfg.face_spread_weight),
-                                                ("face_marks", cfg.face_marks_weight)) if w}
+                                                ("face_marks", cfg.face_marks_weight), ("face_steps", cfg.face_steps_weight)) if w}
         photo, fake = photo[face], fake[face]
         terms = {}
         if cfg.face_detail_weight:
@@ -234,6 +234,8 @@ class Training(EpochRun):
             terms["face_spread"] = cfg.face_spread_weight * L.face_spread_loss(fake, photo)
         if cfg.face_marks_weight:
             terms["face_marks"] = cfg.face_marks_weight * L.face_marks_loss(fake, photo)
+        if cfg.face_steps_weight:
+            terms["face_steps"] = cfg.face_steps_weight * L.face_steps_loss(fake, photo)
         return terms
 
     def _step(self, batch: tuple, epoch: int) -> dict:

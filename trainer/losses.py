@@ -129,6 +129,25 @@ def face_spread_loss(output: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     return (out.std(2) - ref.std(2)).clamp_min(0.0).mean()
 
 
+def face_steps_loss(output: torch.Tensor, photo: torch.Tensor, ratio: float = 1.5, slack: float = 0.02) -> torch.Tensor:
+    """On aligned face crops: hard lightness steps over cheeks and forehead where the photo's
+    shading is soft. A highlight on dark skin is a gentle slope in the photo; drawn as a lighter
+    flat patch it is a step at the patch's border, which this prices (the spread terms do not: two
+    flat levels can spread no more than the photo's slope). A step may be `ratio` times the photo's
+    steepest nearby (5 px) plus `slack`."""
+    from artify_stream.face_mode.align import CANONICAL_SKIN
+    from artify_stream.generator import luma
+
+    def steps(images: torch.Tensor) -> torch.Tensor:
+        lightness = luma(images.float())
+        dx = F.pad((lightness[..., :, 1:] - lightness[..., :, :-1]).abs(), (0, 1, 0, 0))
+        dy = F.pad((lightness[..., 1:, :] - lightness[..., :-1, :]).abs(), (0, 0, 0, 1))
+        return torch.maximum(dx, dy)
+
+    allowed = ratio * F.max_pool2d(steps(photo), 5, stride=1, padding=2) + slack
+    return _boxes((steps(output) - allowed).clamp_min(0.0), CANONICAL_SKIN).mean()
+
+
 def face_marks_loss(output: torch.Tensor, photo: torch.Tensor, sigma: float = 1 / 40) -> torch.Tensor:
     """On aligned face crops: 1 - the correlation of the lightness detail (lightness minus its blur,
     `sigma` x the crop) of output and photo over each eye with its brow, the nose's tip and the mouth.

@@ -196,6 +196,21 @@ def test_face_spread_costs_patches_on_cheeks_and_forehead_not_an_even_face():
     assert L.face_spread_loss(darker, photo) == 0
 
 
+def test_face_steps_cost_a_flat_patch_on_a_soft_highlight_not_the_highlight_itself():
+    import torch
+
+    # A dark face with a soft highlight on the left cheek (canonical crop): a gentle slope up and down.
+    ramp = torch.cat([torch.linspace(0.2, 0.35, 8), torch.linspace(0.35, 0.2, 8)])
+    photo = torch.full((2, 3, 64, 64), 0.2)
+    photo[:, :, 30:42, 12:28] = ramp
+    assert L.face_steps_loss(photo.clone(), photo) == 0  # the photo's own shading
+    assert L.face_steps_loss(torch.full_like(photo, 0.2), photo) == 0  # flattened away: fine
+    patch = torch.full_like(photo, 0.2)
+    patch[:, :, 32:40, 16:24] = 0.45  # drawn as a lighter flat patch with hard borders
+    assert L.face_steps_loss(patch, photo) > 0.002
+    assert L.face_steps_loss(patch, photo) > 20 * L.face_steps_loss(photo * 1.1, photo)
+
+
 def test_contrast_stretch_gives_every_face_the_same_spread():
     import torch
 
