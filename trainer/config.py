@@ -346,8 +346,8 @@ PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw-v4", fac
 #: the lite architecture itself, starting from v5, the default's distilled student (it kept the
 #: teacher's faces, identity 0.90, but drew less: P(cartoon) 0.62 on ONNX Runtime). Distillation alone
 #: left every student 0.14-0.26 less drawn than its teacher; the critic's signal draws (0.80), and the
-#: face-marks term at 1.0 holds eyes, nose and mouth in place meanwhile (at 0.5 identity fell to 0.77
-#: by the epoch the rule took; README, ablation).
+#: face-marks term at 1.0 holds eyes, nose and mouth in place meanwhile (at 0.5 identity was 0.77 by
+#: the time P(cartoon) passed 0.85, and the run's rule took an early, less drawn epoch; README, ablation).
 PRESETS["keep-lite-gan"] = replace(PRESETS["keep"], generator=REAL_TIME, init_from="artify-draw-lite-v5",
                                    face_marks_weight=1.0)
 
