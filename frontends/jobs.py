@@ -15,7 +15,7 @@ from artify_stream.errors import ConfigError
 from artify_stream.model_file import ModelRef
 from artify_stream.registry import face_model_for
 from artify_stream.video import VideoOptions
-from frontends.engine_for import EngineChoice, engine_for, stylizer_for
+from frontends.engine_for import EngineChoice, describe, engine_for, stylizer_for
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,11 @@ def evaluate_job(model: ModelRef, photos: Path, choice: EngineChoice, clips: lis
         stylizers[f"{model.name} --keep-colours"] = KeepColours(plain.run)
     stylizers.update({name: BASELINES[name] for name in baselines})
     reports = compare(stylizers, data, out / "contact_sheet.png" if out else None)
+    for name in stylizers:
+        if name not in baselines:
+            reports[name].engine = plain.lines[0]
+    if faces and face_model is not None:
+        reports[face_column].engine += f"; faces: {face_model.name}, {describe(face_engine)}"
     if faces:
         from artify_stream.evaluation.face_mode_figures import face_mode_figures
 

@@ -62,6 +62,9 @@ class EvaluationReport:
     face_colour_shift: float = 0.0  # CIE76 delta E of the face centres
     fidelity: FidelityFigures | None = None  # colour, identity, landmarks, skin per group (fidelity.py)
     face_mode: FaceModeFigures | None = None  # seam and aligned crops, for a face-mode column (face_mode_figures.py)
+    # What drew the column (the engine and why `auto` took it): bf16 and fp32 engines differ by about
+    # 0.01 in P(cartoon) on 23 photos, and auto's pick can differ between machines and runs.
+    engine: str = ""
 
     @property
     def colour_ratio(self) -> float:
@@ -167,6 +170,7 @@ class EvaluationReport:
     def to_dict(self) -> dict:
         return {
             "photos": self.photos,
+            "engine": self.engine,
             "input": self.input | {f"judge_{k}": v for k, v in self.judge_input.items()},
             "output": self.output | {f"judge_{k}": v for k, v in self.judge.items()},
             "edge_f1": self.edge_f1,

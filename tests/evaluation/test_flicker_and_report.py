@@ -87,6 +87,7 @@ def test_cli_evaluate_writes_sheet_and_json(tiny_model, tmp_path):
     assert set(result) == {str(tiny_model), "opencv-stylization"}
     ours = result[str(tiny_model)]
     assert ours["photos"] == 2 and len(ours["clips"]) == 1 and "flicker_ratio" in ours["summary"]
+    assert ours["engine"].startswith("engine: torch ") and result["opencv-stylization"]["engine"] == ""  # bf16 or fp32: the CPU's
     assert {"p_cartoon", "kid", "edge_f1", "checkerboard", "flicker"} <= set(ours["targets_met"])
     assert 0 <= ours["summary"]["p_cartoon"] <= 1 and "kid_cartoons" in ours["summary"] and "judge_p_cartoon" in ours["input"]
     assert json.loads((out / "evaluation.json").read_text()) == result

@@ -62,3 +62,4 @@ def test_cli_evaluate_in_face_mode_with_a_face_model(tiny_model, tmp_path):
     face_mode = reports[column]["face_mode"]
     assert face_mode["faces"] == 2 and 0 <= face_mode["crop_p_cartoon"] <= 1 and face_mode["seam_ratio"] > 0
     assert reports[str(tiny_model)]["face_mode"] is None  # the whole-frame column has no face-mode figures
+    assert reports[column]["engine"].startswith("engine: torch ") and f"faces: {tiny_model}, engine: torch " in reports[column]["engine"]
