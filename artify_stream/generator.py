@@ -119,7 +119,6 @@ class Generator(nn.Module):
 CHROMA_EDGES_SCALE, CHROMA_EDGES_EPS = 4, 1e-2
 
 
-
 def luma(rgb: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) -> (N, 1, H, W)."""
     return rgb[:, 0:1] * LUMA[0] + rgb[:, 1:2] * LUMA[1] + rgb[:, 2:3] * LUMA[2]

@@ -80,8 +80,9 @@ def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_co
     the model's bundled face model, else the model itself)."""
     engine = engine_for(model, choice)
     lines = [describe(engine)]
-    if faces and face_mode_choice(choice, engine) != choice:
-        choice = face_mode_choice(choice, engine)
+    moved = face_mode_choice(choice, engine) if faces else choice
+    if moved != choice:
+        choice = moved
         engine = engine_for(model, choice)
         lines = [describe(engine), FACE_MODE_ENGINES]
     stylizer = Stylizer(engine, lines)

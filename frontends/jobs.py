@@ -92,14 +92,13 @@ def evaluate_job(model: ModelRef, photos: Path, choice: EngineChoice, clips: lis
         stylizers[f"{model.name} --keep-colours"] = KeepColours(plain.run)
     stylizers.update({name: BASELINES[name] for name in baselines})
     reports = compare(stylizers, data, out / "contact_sheet.png" if out else None)
-    for name in stylizers:
-        if name not in baselines:
-            reports[name].engine = plain.lines[0]
-    if faces and face_model is not None:
-        reports[face_column].engine += f"; faces: {face_model.name}, {describe(face_engine)}"
+    for name in stylizers.keys() - set(baselines):
+        reports[name].engine = plain.lines[0]
     if faces:
         from artify_stream.evaluation.face_mode_figures import face_mode_figures
 
+        if face_model is not None:
+            reports[face_column].engine += f"; faces: {face_model.name}, {describe(face_engine)}"
         reports[face_column].face_mode = face_mode_figures(plain.run, data.photos, data.judge, face_engine)
     if out:
         save_json(out / "evaluation.json", {name: r.to_dict() for name, r in reports.items()})
