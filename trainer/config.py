@@ -27,6 +27,8 @@ SUPERPIXEL_COLOURS = ("mean", "adaptive")
 STRUCTURE_SPACES = ("features", "pixels")
 DIFF_AUGMENT_OPS = ("color", "translation", "cutout")
 CRITIC_COLOURS = ("rgb", "lightness")
+#: What `darken_share` darkens: every photo draw, draws of photos with a face, or only aligned face crops.
+DARKEN_SCOPES = ("all", "portraits", "face-crops")
 EFFNET_BLOCKS = 16  # EfficientNet-Lite0 has blocks 0-15
 EFFNET_TAP_BLOCK = 10  # 112 channels at 1/16 resolution: mid-level structure, not texture
 
@@ -87,9 +89,9 @@ class RunConfigFile:
             raise ConfigError(f"unknown {cls.KIND} options: {sorted(unknown)}")
         if "generator" in data:
             data["generator"] = GeneratorConfig.from_dict(data["generator"])
-        for name in ("betas", "projected_taps"):  # JSON has lists; the dataclasses hold tuples
-            if name in data:
-                data[name] = tuple(data[name])
+        for f in fields(cls):  # JSON has lists; the dataclasses hold tuples
+            if str(f.type).startswith("tuple") and f.name in data:
+                data[f.name] = tuple(data[f.name])
         return cls(**data)
 
     @classmethod
@@ -206,6 +208,13 @@ class TrainConfig(RunConfigFile):
     # photos drawn so that every skin-tone group (ITA of the face, dlib) and the photos without a face
     # weigh alike: the kit has ten light-skinned sitters for every dark-skinned one
     balance_skin_tones: bool = False
+    # that share of photo draws has its lightness put through a gamma drawn from darken_gamma (midtones
+    # darker, highlights less so, hue kept): features and shading drawn on dark skin and in shadows, of
+    # which the kit holds few (0: off)
+    darken_share: float = 0.0
+    darken_gamma: tuple[float, float] = (1.5, 3.0)
+    darken_cartoons: bool = False  # the cartoons the critics see darkened alike: darkness is no cue of a photo
+    darken_scope: str = "all"  # one of DARKEN_SCOPES
     # --- run ---
     init_from: str = ""  # a model file or bundled name G starts from (fine-tuning); "" starts from scratch
     init_matching: bool = False  # init_from of another architecture: take the tensors whose name and shape match
@@ -230,6 +239,7 @@ class TrainConfig(RunConfigFile):
             (self.structure_space in STRUCTURE_SPACES, f"structure_space must be one of {STRUCTURE_SPACES}"),
             (self.d_width >= 1, "d_width must be >= 1"),
             (self.critic_colour in CRITIC_COLOURS, f"critic_colour must be one of {CRITIC_COLOURS}, got {self.critic_colour!r}"),
+            (self.darken_scope in DARKEN_SCOPES, f"darken_scope must be one of {DARKEN_SCOPES}, got {self.darken_scope!r}"),
             (self.edge_kernel >= 1 and self.edge_kernel % 2 == 1, "edge_kernel must be odd and positive"),
             (self.video_frame_step >= 1, "video_frame_step must be >= 1"),
         ]
@@ -242,10 +252,15 @@ class TrainConfig(RunConfigFile):
                    "toon_weight", "toon_feature_weight", "tv_weight", "colour_weight", "region_colour_weight", "blotch_weight", "gray_style_weight", "temporal_weight",
                    "face_detail_weight", "face_spread_weight", "face_marks_weight", "face_steps_weight")
         checks.append((0.0 <= self.face_share <= 1.0, f"face_share must be in [0, 1], got {self.face_share}"))
+        checks.append((0.0 <= self.darken_share <= 1.0, f"darken_share must be in [0, 1], got {self.darken_share}"))
+        checks.append((len(self.darken_gamma) == 2 and 1.0 <= self.darken_gamma[0] <= self.darken_gamma[1],
+                       f"darken_gamma must be (low, high) with 1 <= low <= high, got {self.darken_gamma}"))
         face_terms = (self.face_detail_weight, self.face_spread_weight, self.face_marks_weight, self.face_steps_weight)
         checks.append((self.face_share > 0 or not any(face_terms),
                        "face_detail_weight, face_spread_weight, face_marks_weight and face_steps_weight need face_share > 0 "
                        "(the terms apply to face crops)"))
+        checks.append((self.face_share > 0 or self.darken_scope == "all" or not self.darken_share,
+                       f"darken_scope {self.darken_scope!r} needs face_share > 0 (faces are found for face crops)"))
         checks += [(getattr(self, w) >= 0, f"{w} must be >= 0, got {getattr(self, w)}") for w in weights]
         self._raise_first_failed(checks)
 

@@ -213,6 +213,16 @@ def _random_crop(images: list[np.ndarray], size: int, rng: np.random.Generator) 
     return out
 
 
+def darkened(rgb: np.ndarray, gamma: float) -> np.ndarray:
+    """`rgb` with its lightness (BT.601 luma) raised to `gamma` and each pixel's RGB scaled alike, so
+    hue and the ratios between channels stay: midtones fall most, highlights least, as on darker skin."""
+    from artify_stream.generator_config import LUMA
+
+    x = rgb.astype(np.float32) / 255.0
+    y = np.maximum(x @ np.asarray(LUMA, np.float32), 1e-4)[..., None]
+    return np.clip(x * y ** (gamma - 1.0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0)
 
@@ -242,15 +252,21 @@ class PhotoSample(NamedTuple):
 class PhotoCrops(_SeededCrops):
     """Random crops and flips of the photos, as float tensors in [0, 1]; with `targets` (the same
     size as the photos), the same crop of each photo's target too. With `eyes` (per photo, None
-    where no face) a `face_share` of the draws of a photo with a face is its aligned face crop."""
+    where no face) a `face_share` of the draws of a photo with a face is its aligned face crop. A
+    `darken_share` of the draws in `darken_scope` (all; of photos with a face; face crops only) is
+    `darkened`, photo and target alike, by a gamma in `darken_gamma`."""
 
     def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int, targets: list[np.ndarray] | None = None,
-                 eyes: list[np.ndarray | None] | None = None, face_share: float = 0.0) -> None:
+                 eyes: list[np.ndarray | None] | None = None, face_share: float = 0.0, darken_share: float = 0.0,
+                 darken_gamma: tuple[float, float] = (1.0, 1.0), darken_scope: str = "all") -> None:
         super().__init__(crop_size, seed)
         self.photos = photos
         self.targets = targets
         self.eyes = eyes
         self.face_share = face_share
+        self.darken_share = darken_share
+        self.darken_gamma = darken_gamma
+        self.darken_scope = darken_scope
 
     def __len__(self) -> int:
         return len(self.photos)
@@ -261,24 +277,36 @@ class PhotoCrops(_SeededCrops):
         eyes = self.eyes[index] if self.eyes is not None else None
         face = eyes is not None and rng.random() < self.face_share
         crops = _face_crop(images, eyes, self.crop_size, rng) if face else _random_crop(images, self.crop_size, rng)
+        in_scope = {"all": True, "portraits": eyes is not None, "face-crops": face}[self.darken_scope]
+        if self.darken_share and in_scope and rng.random() < self.darken_share:
+            gamma = rng.uniform(*self.darken_gamma)
+            crops = [darkened(c, gamma) for c in crops]
         crops = [to_tensor(c) for c in crops]
         return PhotoSample(crops[0], crops[1] if self.targets is not None else torch.empty(0), torch.tensor(face))
 
 
 class CartoonCrops(_SeededCrops):
-    """The same random crop of a cartoon and of its edge-smoothed copy."""
+    """The same random crop of a cartoon and of its edge-smoothed copy; a `darken_share` of them
+    `darkened` alike (as the photos are)."""
 
-    def __init__(self, cartoons: list[np.ndarray], smoothed: list[np.ndarray], crop_size: int, seed: int) -> None:
+    def __init__(self, cartoons: list[np.ndarray], smoothed: list[np.ndarray], crop_size: int, seed: int,
+                 darken_share: float = 0.0, darken_gamma: tuple[float, float] = (1.0, 1.0)) -> None:
         super().__init__(crop_size, seed + 1)
         self.cartoons = cartoons
         self.smoothed = smoothed
+        self.darken_share = darken_share
+        self.darken_gamma = darken_gamma
 
     def __len__(self) -> int:
         return len(self.cartoons)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        cartoon, smooth = _random_crop([self.cartoons[index], self.smoothed[index]], self.crop_size, self._rng(index))
-        return to_tensor(cartoon), to_tensor(smooth)
+        rng = self._rng(index)
+        crops = _random_crop([self.cartoons[index], self.smoothed[index]], self.crop_size, rng)
+        if self.darken_share and rng.random() < self.darken_share:
+            gamma = rng.uniform(*self.darken_gamma)
+            crops = [darkened(c, gamma) for c in crops]
+        return to_tensor(crops[0]), to_tensor(crops[1])
 
 
 def load_photos(root: Path) -> tuple[list[Path], list[np.ndarray]]:

@@ -49,12 +49,14 @@ class Training(EpochRun):
         eyes = face_eyes(train_photos, self.paths.root / "cache" / "face_eyes") if cfg.face_share else None
         if eyes is not None:
             self.dataset_sizes["photos_with_a_face"] = sum(e is not None for e in eyes)
-        self.photo_set = PhotoCrops(train_photos, cfg.crop_size, cfg.seed, toons, eyes, cfg.face_share)
+        self.photo_set = PhotoCrops(train_photos, cfg.crop_size, cfg.seed, toons, eyes, cfg.face_share,
+                                    cfg.darken_share, cfg.darken_gamma, cfg.darken_scope)
         self.photo_weights = None
         if cfg.balance_skin_tones:
             self.photo_weights, counts = skin_tone_weights(train_photos, self.paths.root / "cache" / "skin_tones")
             self.dataset_sizes["skin_tone_groups"] = counts
-        self.cartoon_set = CartoonCrops(cartoons, smoothed, cfg.crop_size, cfg.seed)
+        self.cartoon_set = CartoonCrops(cartoons, smoothed, cfg.crop_size, cfg.seed,
+                                        cfg.darken_share if cfg.darken_cartoons else 0.0, cfg.darken_gamma)
         self.content = build_content_features(cfg.backbone, self.content_weights, cfg.content_layer).to(self.device)
         self.critics = build_critics(cfg.discriminators, cfg.d_width, cfg.spectral_norm, cfg.d_lr or cfg.lr,
                                      cfg.betas, self.device, self.wrap, cfg.diff_augment, cfg.projected_taps,

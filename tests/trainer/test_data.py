@@ -133,3 +133,54 @@ def test_a_share_of_draws_of_a_photo_with_a_face_is_its_aligned_face_crop():
     half = PhotoCrops(photos * 20, 32, seed=0, eyes=eyes * 20, face_share=0.5)
     shares = [bool(half[i].face) for i in range(0, 40, 2)]
     assert 4 <= sum(shares) <= 16  # about half of the face photos' draws
+
+
+def test_darkened_draws_keep_hue_and_highlights_and_darken_photo_and_target_alike():
+    """A darken_share of the draws goes through `darkened`: midtones fall most, white stays white,
+    the channels keep their ratios (the hue), and the photo and its target get the same gamma."""
+    from trainer.data import darkened
+
+    skin = np.array([[[200, 150, 120], [120, 90, 72], [255, 255, 255]]], np.uint8)
+    dark = darkened(skin, 2.5).astype(np.float32)
+    assert (dark[0, :2] < skin[0, :2] * 0.75).all() and (dark[0, 2] == 255).all()
+    assert dark[0, 1].sum() / skin[0, 1].sum() < dark[0, 0].sum() / skin[0, 0].sum()  # darker midtones fall more
+    assert np.allclose(dark[0, 0] / dark[0, 0, 0], skin[0, 0] / 200.0, atol=0.02)  # hue kept
+    assert (darkened(skin, 1.0) == skin).all()
+    photos = [make_picture(48, 48, seed=i) for i in range(40)]
+    plain = PhotoCrops(photos, 32, seed=0, targets=photos)
+    some = PhotoCrops(photos, 32, seed=0, targets=photos, darken_share=0.5, darken_gamma=(2.0, 2.0))
+    changed = [i for i in range(40) if not (some[i].photo == plain[i].photo).all()]
+    assert 8 <= len(changed) <= 32  # about half
+    for i in changed:
+        assert (some[i].photo == some[i].target).all() and some[i].photo.mean() < plain[i].photo.mean()
+    cartoons = CartoonCrops(photos, [p.copy() for p in photos], 32, seed=0, darken_share=0.5, darken_gamma=(2.0, 2.0))
+    plain_cartoons = CartoonCrops(photos, [p.copy() for p in photos], 32, seed=0)
+    dark = [i for i in range(40) if not (cartoons[i][0] == plain_cartoons[i][0]).all()]
+    assert 8 <= len(dark) <= 32 and all((cartoons[i][0] == cartoons[i][1]).all() for i in dark)
+
+
+def test_darkening_settings_are_checked():
+    from artify_stream.errors import ConfigError
+    from trainer.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="darken_share"):
+        TrainConfig(darken_share=1.5)
+    with pytest.raises(ConfigError, match="darken_gamma"):
+        TrainConfig(darken_gamma=(0.5, 2.0))  # would lighten
+    assert TrainConfig(darken_share=0.3, darken_cartoons=True).darken_gamma == (1.5, 3.0)
+
+
+def test_darken_scope_picks_which_draws_may_be_darkened():
+    photos = [make_picture(64, 64, seed=i) for i in range(40)]
+    eyes = [np.array([[24.0, 28.0], [40.0, 28.0]], np.float32) if i % 2 else None for i in range(40)]  # odd ones "have a face"
+
+    def darkened_draws(scope, face_share):
+        plain = PhotoCrops(photos, 32, seed=0, eyes=eyes, face_share=face_share)
+        dark = PhotoCrops(photos, 32, seed=0, eyes=eyes, face_share=face_share, darken_share=1.0,
+                          darken_gamma=(2.0, 2.0), darken_scope=scope)
+        return {i for i in range(40) if not (dark[i].photo == plain[i].photo).all()}, plain
+
+    assert darkened_draws("all", 0.5)[0] == set(range(40))
+    assert darkened_draws("portraits", 0.5)[0] == set(range(1, 40, 2))  # whole photos and face crops of the faces
+    face_crops, plain = darkened_draws("face-crops", 0.5)
+    assert face_crops == {i for i in range(40) if bool(plain[i].face)} and 0 < len(face_crops) < 20
