@@ -29,6 +29,9 @@ SUPERSEDED = {
                       "trained from it",
     "artify-draw-lite-v4": "artify-draw-v4's student (P(cartoon) 0.69 on ONNX Runtime, identity 0.75); superseded "
                            "by artify-draw-lite-v5 (v5's student: identity 0.90); artify-face-lite starts from it",
+    "artify-draw-v5": "paints the darkest skin with lighter flat patches where the photo has highlights and loses "
+                      "those faces' eyes; superseded by artify-draw (v6: trained with darkened portraits, eyes and "
+                      "features drawn on every skin tone); artify-draw-lite-v5 is its student",
     "artify-draw-lite-v5": "the v5 default's distilled student: its teacher's faces (identity 0.90) but less drawn "
                            "(P(cartoon) 0.62 on ONNX Runtime); superseded by artify-draw-lite (adversarially trained "
                            "from it: 0.80, identity 0.85)",

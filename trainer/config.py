@@ -338,12 +338,15 @@ PRESETS["draw"] = replace(
 #: skin-tone group weighs alike, and half the draws of a portrait its aligned face crop, with no
 #: lightness spread over cheeks and forehead beyond the photo's (faces kept on every skin tone) and
 #: eyes, nose and mouth drawn where the photo has them (face marks); the colour stops at the
-#: photo's edges (chroma_edges). Each part's effect is in the README's ablation.
+#: photo's edges (chroma_edges); and (v6) half the draws of a portrait darkened (a gamma on its
+#: lightness), so that eyes and shading are learnt on dark skin, which the kit holds little of.
+#: Each part's effect is in the README's ablation.
 PRESETS["keep"] = replace(
     PRESETS["draw"],
     generator=replace(PRESETS["draw"].generator, photo_chroma=16, chroma_edges=True),
     epochs=12, init_from="artify-draw-v2", critic_colour="lightness", blotch_weight=20.0, region_colour_weight=20.0,
     balance_skin_tones=True, face_share=0.5, face_spread_weight=50.0, face_marks_weight=0.5,
+    darken_share=0.5, darken_scope="portraits",
 )
 
 #: The bundled face model `artify-face` (issue 31), which `--faces` draws `artify-draw`'s faces
@@ -352,10 +355,11 @@ PRESETS["keep"] = replace(
 #: brows and mouth of every skin tone kept) and the face-marks term (each drawn where the photo has
 #: it: landmark error 0.040 -> 0.037 in face mode). README, "Face mode", has its figures.
 #: It starts from `artify-draw-v4` (the default it was trained for; the keep recipe before face
-#: marks and edge-aware colour), with that model's block colour, as the shipped file was made.
+#: marks and edge-aware colour), with that model's block colour and without darkened portraits,
+#: as the shipped file was made.
 PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw-v4", face_share=1.0, crop_size=256, epochs=4,
                                 generator=replace(PRESETS["keep"].generator, chroma_edges=False),
-                                face_detail_weight=0.3, face_marks_weight=1.0)
+                                face_detail_weight=0.3, face_marks_weight=1.0, darken_share=0.0, darken_scope="all")
 
 #: The bundled real-time model `artify-draw-lite` (v6): the `keep` recipe's adversarial training on
 #: the lite architecture itself, starting from v5, the default's distilled student (it kept the
@@ -363,8 +367,9 @@ PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw-v4", fac
 #: left every student 0.14-0.26 less drawn than its teacher; the critic's signal draws (0.80), and the
 #: face-marks term at 1.0 holds eyes, nose and mouth in place meanwhile (at 0.5 identity was 0.77 by
 #: the time P(cartoon) passed 0.85, and the run's rule took an early, less drawn epoch; README, ablation).
+#: Without darkened portraits: on the lite they cost the drawing (L5: its pick P(cartoon) 0.74).
 PRESETS["keep-lite-gan"] = replace(PRESETS["keep"], generator=REAL_TIME, init_from="artify-draw-lite-v5",
-                                   face_marks_weight=1.0)
+                                   face_marks_weight=1.0, darken_share=0.0, darken_scope="all")
 
 PRESETS["recommended"] = PRESETS["keep"]  # the best measured recipe (README: the ablations)
 
