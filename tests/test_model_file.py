@@ -68,6 +68,7 @@ def test_bundled_models_load_and_say_how_they_were_made():
     assert default.metadata["started_from"]["sha256"] == load_model("artify-draw-v2").sha256  # (then named artify-draw)
     trained = TrainConfig.from_dict(default.metadata["train_config"])
     assert trained == PRESETS["keep"]  # `artify train --preset keep` makes it
+    assert TrainConfig.from_dict(load_model("artify-face").metadata["train_config"]) == PRESETS["keep-faces"]
     # The lite: the default's distilled student (v5), trained on with the critic as `keep-lite-gan` names it.
     lite, student = load_model("artify-draw-lite"), load_model("artify-draw-lite-v5")
     assert GeneratorConfig.from_dict(student.metadata["teacher"]["config"]) == default.config

@@ -355,11 +355,12 @@ PRESETS["keep"] = replace(
 #: brows and mouth of every skin tone kept) and the face-marks term (each drawn where the photo has
 #: it: landmark error 0.040 -> 0.037 in face mode). README, "Face mode", has its figures.
 #: It starts from `artify-draw-v4` (the default it was trained for; the keep recipe before face
-#: marks and edge-aware colour), with that model's block colour and without darkened portraits,
-#: as the shipped file was made.
+#: marks and edge-aware colour), with that model's block colour, as the shipped file was made;
+#: since v3 with `keep`'s darkened portraits (here: half the face crops), which took the lighter
+#: patches off the darkest faces in face mode.
 PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw-v4", face_share=1.0, crop_size=256, epochs=4,
                                 generator=replace(PRESETS["keep"].generator, chroma_edges=False),
-                                face_detail_weight=0.3, face_marks_weight=1.0, darken_share=0.0, darken_scope="all")
+                                face_detail_weight=0.3, face_marks_weight=1.0)
 
 #: The bundled real-time model `artify-draw-lite` (v6): the `keep` recipe's adversarial training on
 #: the lite architecture itself, starting from v5, the default's distilled student (it kept the
