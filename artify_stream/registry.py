@@ -33,7 +33,9 @@ SUPERSEDED = {
                       "those faces' eyes; superseded by artify-draw (v6: trained with darkened portraits, eyes and "
                       "features drawn on every skin tone); artify-draw-lite-v5 is its student",
     "artify-face-v2": "paints the darkest faces with lighter flat patches in face mode; superseded by artify-face "
-                      "(v3: trained with darkened face crops); artify-face-lite is its student",
+                      "(v3: trained with darkened face crops)",
+    "artify-face-lite-v2": "artify-face-v2's student: paints the darkest faces with lighter patches in face mode; "
+                           "superseded by artify-face-lite (v3, artify-face v3's student)",
     "artify-draw-lite-v5": "the v5 default's distilled student: its teacher's faces (identity 0.90) but less drawn "
                            "(P(cartoon) 0.62 on ONNX Runtime); superseded by artify-draw-lite (adversarially trained "
                            "from it: 0.80, identity 0.85)",
