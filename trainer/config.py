@@ -29,6 +29,9 @@ DIFF_AUGMENT_OPS = ("color", "translation", "cutout")
 CRITIC_COLOURS = ("rgb", "lightness")
 #: What `darken_share` darkens: every photo draw, draws of photos with a face, or only aligned face crops.
 DARKEN_SCOPES = ("all", "portraits", "face-crops")
+#: Which draws the structure term flattens: every draw, or only the draws of photos without a face
+#: (a face's features must stay, and its skin is held by the face terms).
+STRUCTURE_SCOPES = ("all", "scenes")
 EFFNET_BLOCKS = 16  # EfficientNet-Lite0 has blocks 0-15
 EFFNET_TAP_BLOCK = 10  # 112 channels at 1/16 resolution: mid-level structure, not texture
 
@@ -189,6 +192,7 @@ class TrainConfig(RunConfigFile):
     superpixel_segments: int = 200
     superpixel_colour: str = "adaptive"
     structure_space: str = "features"  # features (White-box: backbone L1) or pixels (L1 to the flattened copy)
+    structure_scope: str = "all"  # one of STRUCTURE_SCOPES
     toon_weight: float = 0.0  # L1 to the photo's toon rendering during adversarial training too
     toon_feature_weight: float = 0.0  # the same anchor in backbone features (does not average thin lines away)
     tv_weight: float = 0.0
@@ -215,6 +219,10 @@ class TrainConfig(RunConfigFile):
     darken_gamma: tuple[float, float] = (1.5, 3.0)
     darken_cartoons: bool = False  # the cartoons the critics see darkened alike: darkness is no cue of a photo
     darken_scope: str = "all"  # one of DARKEN_SCOPES
+    # the draws of photos without a face resized by a factor drawn from this range before cropping: the
+    # kit's scenes are 256 px thumbnails of whole landscapes, denser than a crop the critics see, so
+    # at < 1 G learns to draw dense detail as a few bold shapes (needs face_share > 0: faces are looked for)
+    scene_scale: tuple[float, float] = (1.0, 1.0)
     # --- run ---
     init_from: str = ""  # a model file or bundled name G starts from (fine-tuning); "" starts from scratch
     init_matching: bool = False  # init_from of another architecture: take the tensors whose name and shape match
@@ -240,6 +248,8 @@ class TrainConfig(RunConfigFile):
             (self.d_width >= 1, "d_width must be >= 1"),
             (self.critic_colour in CRITIC_COLOURS, f"critic_colour must be one of {CRITIC_COLOURS}, got {self.critic_colour!r}"),
             (self.darken_scope in DARKEN_SCOPES, f"darken_scope must be one of {DARKEN_SCOPES}, got {self.darken_scope!r}"),
+            (self.structure_scope in STRUCTURE_SCOPES,
+             f"structure_scope must be one of {STRUCTURE_SCOPES}, got {self.structure_scope!r}"),
             (self.edge_kernel >= 1 and self.edge_kernel % 2 == 1, "edge_kernel must be odd and positive"),
             (self.video_frame_step >= 1, "video_frame_step must be >= 1"),
         ]
@@ -261,6 +271,12 @@ class TrainConfig(RunConfigFile):
                        "(the terms apply to face crops)"))
         checks.append((self.face_share > 0 or self.darken_scope == "all" or not self.darken_share,
                        f"darken_scope {self.darken_scope!r} needs face_share > 0 (faces are found for face crops)"))
+        checks.append((len(self.scene_scale) == 2 and 0.25 <= self.scene_scale[0] <= self.scene_scale[1] <= 4.0,
+                       f"scene_scale must be (low, high) with 0.25 <= low <= high <= 4, got {self.scene_scale}"))
+        checks.append((self.face_share > 0 or tuple(self.scene_scale) == (1.0, 1.0),
+                       "scene_scale needs face_share > 0 (scenes are the photos where no face is found)"))
+        checks.append((self.face_share > 0 or self.structure_scope == "all" or not self.structure_weight,
+                       f"structure_scope {self.structure_scope!r} needs face_share > 0 (faces are found for face crops)"))
         checks += [(getattr(self, w) >= 0, f"{w} must be >= 0, got {getattr(self, w)}") for w in weights]
         self._raise_first_failed(checks)
 

@@ -195,6 +195,15 @@ def _face_crop(images: list[np.ndarray], eyes: np.ndarray, size: int, rng: np.ra
     return [np.ascontiguousarray(c[:, ::-1] if flip else c) for c in crops]
 
 
+def _scaled(images: list[np.ndarray], factor: float, least: int) -> list[np.ndarray]:
+    """Equally sized images resized alike by `factor`, the short side kept at `least` or more."""
+    h, w = images[0].shape[:2]
+    factor = max(factor, least / min(h, w))
+    new = (max(least, round(w * factor)), max(least, round(h * factor)))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    return [cv2.resize(im, new, interpolation=interpolation) for im in images]
+
+
 def _random_crop(images: list[np.ndarray], size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """The same random crop (and flip) of equally sized images; upscale if smaller than the crop."""
     h, w = images[0].shape[:2]
@@ -242,11 +251,13 @@ class _SeededCrops(Dataset):
 
 class PhotoSample(NamedTuple):
     """One training photo crop; `target` is empty when the run has no per-photo target, `face` says
-    whether the crop is an aligned face (the face terms apply to those)."""
+    whether the crop is an aligned face (the face terms apply to those), `scene` whether the photo
+    is known to show no face (False when faces were not looked for)."""
 
     photo: torch.Tensor
     target: torch.Tensor
     face: torch.Tensor
+    scene: torch.Tensor
 
 
 class PhotoCrops(_SeededCrops):
@@ -254,11 +265,13 @@ class PhotoCrops(_SeededCrops):
     size as the photos), the same crop of each photo's target too. With `eyes` (per photo, None
     where no face) a `face_share` of the draws of a photo with a face is its aligned face crop. A
     `darken_share` of the draws in `darken_scope` (all; of photos with a face; face crops only) is
-    `darkened`, photo and target alike, by a gamma in `darken_gamma`."""
+    `darkened`, photo and target alike, by a gamma in `darken_gamma`. The draws of a photo without a
+    face (known only with `eyes`) are first resized by a factor from `scene_scale`."""
 
     def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int, targets: list[np.ndarray] | None = None,
                  eyes: list[np.ndarray | None] | None = None, face_share: float = 0.0, darken_share: float = 0.0,
-                 darken_gamma: tuple[float, float] = (1.0, 1.0), darken_scope: str = "all") -> None:
+                 darken_gamma: tuple[float, float] = (1.0, 1.0), darken_scope: str = "all",
+                 scene_scale: tuple[float, float] = (1.0, 1.0)) -> None:
         super().__init__(crop_size, seed)
         self.photos = photos
         self.targets = targets
@@ -267,6 +280,7 @@ class PhotoCrops(_SeededCrops):
         self.darken_share = darken_share
         self.darken_gamma = darken_gamma
         self.darken_scope = darken_scope
+        self.scene_scale = scene_scale
 
     def __len__(self) -> int:
         return len(self.photos)
@@ -276,13 +290,17 @@ class PhotoCrops(_SeededCrops):
         rng = self._rng(index)
         eyes = self.eyes[index] if self.eyes is not None else None
         face = eyes is not None and rng.random() < self.face_share
+        scene = self.eyes is not None and eyes is None
+        if scene and self.scene_scale != (1.0, 1.0):
+            images = _scaled(images, rng.uniform(*self.scene_scale), self.crop_size)
         crops = _face_crop(images, eyes, self.crop_size, rng) if face else _random_crop(images, self.crop_size, rng)
         in_scope = {"all": True, "portraits": eyes is not None, "face-crops": face}[self.darken_scope]
         if self.darken_share and in_scope and rng.random() < self.darken_share:
             gamma = rng.uniform(*self.darken_gamma)
             crops = [darkened(c, gamma) for c in crops]
         crops = [to_tensor(c) for c in crops]
-        return PhotoSample(crops[0], crops[1] if self.targets is not None else torch.empty(0), torch.tensor(face))
+        return PhotoSample(crops[0], crops[1] if self.targets is not None else torch.empty(0), torch.tensor(face),
+                           torch.tensor(scene))
 
 
 class CartoonCrops(_SeededCrops):

@@ -50,7 +50,7 @@ class Training(EpochRun):
         if eyes is not None:
             self.dataset_sizes["photos_with_a_face"] = sum(e is not None for e in eyes)
         self.photo_set = PhotoCrops(train_photos, cfg.crop_size, cfg.seed, toons, eyes, cfg.face_share,
-                                    cfg.darken_share, cfg.darken_gamma, cfg.darken_scope)
+                                    cfg.darken_share, cfg.darken_gamma, cfg.darken_scope, tuple(cfg.scene_scale))
         self.photo_weights = None
         if cfg.balance_skin_tones:
             self.photo_weights, counts = skin_tone_weights(train_photos, self.paths.root / "cache" / "skin_tones")
@@ -164,7 +164,7 @@ class Training(EpochRun):
 
     def _generator_loss(self, photo: torch.Tensor, toon: torch.Tensor | None, cartoon: torch.Tensor, fake: torch.Tensor,
                         gray: torch.Tensor, adversarial: bool, temporal: tuple | None,
-                        face: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+                        face: torch.Tensor | None = None, scene: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         cfg = self.config
         terms: dict[str, torch.Tensor] = {}
         if not adversarial and cfg.init_loss in ("pixel", "toon"):
@@ -182,13 +182,7 @@ class Training(EpochRun):
                     logits = critic.module(critic.view(fake, gray))
                 terms[f"g_{name}"] = critic.weight * L.generator_adversarial_loss(logits, cfg.gan_loss)
             if cfg.structure_weight:
-                flat = superpixel_flatten(fake, cfg.superpixel, cfg.superpixel_segments, cfg.superpixel_colour)
-                if cfg.structure_space == "pixels":  # flat regions with hard borders, pixel for pixel
-                    terms["structure"] = cfg.structure_weight * (fake.float() - flat).abs().mean()
-                else:
-                    with torch.no_grad():
-                        flat_features = self.content(flat.to(memory_format=torch.channels_last))
-                    terms["structure"] = cfg.structure_weight * L.content_loss(fake_features, flat_features)
+                terms["structure"] = self._structure_term(fake, fake_features, scene)
             if cfg.gray_style_weight:
                 gray_fake = fake.float().mul(gray.view(1, 3, 1, 1)).sum(1, keepdim=True).expand(-1, 3, -1, -1)
                 gray_toon = cartoon.float().mul(gray.view(1, 3, 1, 1)).sum(1, keepdim=True).expand(-1, 3, -1, -1)
@@ -217,6 +211,21 @@ class Training(EpochRun):
         total = sum(terms.values())
         return total, {k: v.item() for k, v in terms.items()}
 
+    def _structure_term(self, fake: torch.Tensor, fake_features: torch.Tensor, scene: torch.Tensor | None) -> torch.Tensor:
+        """G's output pulled towards its own flattened copy: on every draw, or (scope "scenes") on the
+        draws of photos without a face only (zero when the batch has none)."""
+        cfg = self.config
+        if cfg.structure_scope == "scenes":
+            if scene is None or not bool(scene.any()):
+                return fake.float().sum() * 0.0
+            fake, fake_features = fake[scene], fake_features[scene]
+        flat = superpixel_flatten(fake, cfg.superpixel, cfg.superpixel_segments, cfg.superpixel_colour)
+        if cfg.structure_space == "pixels":  # flat regions with hard borders, pixel for pixel
+            return cfg.structure_weight * (fake.float() - flat).abs().mean()
+        with torch.no_grad():
+            flat_features = self.content(flat.to(memory_format=torch.channels_last))
+        return cfg.structure_weight * L.content_loss(fake_features, flat_features)
+
     def _face_terms(self, photo: torch.Tensor, fake: torch.Tensor, face: torch.Tensor) -> dict[str, torch.Tensor]:
         """The face-kept terms on the batch's aligned face crops (zero when it has none)."""
         cfg = self.config
@@ -244,7 +253,7 @@ class Training(EpochRun):
         sample, (cartoon, smooth) = batch
         photo, cartoon, smooth = self._to_device(sample.photo), self._to_device(cartoon), self._to_device(smooth)
         toon = self._to_device(sample.target) if sample.target.numel() else None
-        face = sample.face.to(self.device)
+        face, scene = sample.face.to(self.device), sample.scene.to(self.device)
         adversarial = epoch >= self.config.init_epochs
         losses: dict[str, float] = {}
         gray = random_gray_weights().to(self.device)
@@ -261,7 +270,7 @@ class Training(EpochRun):
         if adversarial:
             losses.update(self._critic_step(cartoon, smooth, fake.detach().to(cartoon.dtype), gray))
         with self._autocast():
-            g_loss, terms = self._generator_loss(photo, toon, cartoon, fake, gray, adversarial, temporal, face)
+            g_loss, terms = self._generator_loss(photo, toon, cartoon, fake, gray, adversarial, temporal, face, scene)
         self._update_generator(g_loss)
         losses.update(terms)
         losses["g"] = g_loss.item()

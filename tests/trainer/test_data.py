@@ -135,6 +135,29 @@ def test_a_share_of_draws_of_a_photo_with_a_face_is_its_aligned_face_crop():
     assert 4 <= sum(shares) <= 16  # about half of the face photos' draws
 
 
+def test_a_draw_is_a_scene_only_when_faces_were_looked_for_and_none_found():
+    photos = [make_picture(64, 64, seed=i) for i in range(2)]
+    eyes = [np.array([[24.0, 28.0], [40.0, 28.0]], np.float32), None]
+    looked = PhotoCrops(photos, 32, seed=0, eyes=eyes, face_share=0.5)
+    assert [bool(looked[i].scene) for i in range(2)] == [False, True]
+    unknown = PhotoCrops(photos, 32, seed=0)  # no face detection: nothing is known to be a scene
+    assert [bool(unknown[i].scene) for i in range(2)] == [False, False]
+
+
+def test_scene_scale_shrinks_only_the_draws_of_photos_without_a_face():
+    """At `scene_scale` 0.5 a 64 px scene is drawn whole into a 32 px crop (its detail twice as dense);
+    the portrait's draws are the same crops as without the switch."""
+    stripes = np.zeros((64, 64, 3), np.uint8)
+    stripes[:, ::8] = 255  # a line every 8 px
+    eyes = [np.array([[24.0, 28.0], [40.0, 28.0]], np.float32), None]
+    photos = [stripes, stripes]
+    plain = PhotoCrops(photos, 32, seed=0, eyes=eyes, face_share=0.0001)
+    shrunk = PhotoCrops(photos, 32, seed=0, eyes=eyes, face_share=0.0001, scene_scale=(0.5, 0.5))
+    assert (shrunk[0].photo == plain[0].photo).all()
+    lines = lambda t: int((t[0, 16] > 0.25).sum())  # noqa: E731 - bright columns along a row (halved by the resize)
+    assert lines(plain[1].photo) == 4 and lines(shrunk[1].photo) >= 7
+
+
 def test_darkened_draws_keep_hue_and_highlights_and_darken_photo_and_target_alike():
     """A darken_share of the draws goes through `darkened`: midtones fall most, white stays white,
     the channels keep their ratios (the hue), and the photo and its target get the same gamma."""

@@ -1,12 +1,17 @@
 """The parts beyond the paper: representations, extra losses, the frame change, the epoch pick."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
 
+from artify_stream.errors import ConfigError
 from trainer import losses as L
+from trainer.config import TrainConfig
 from trainer.critics import build_critics, frozen
+from trainer.gan_step import Training
 from trainer.discriminator import Discriminator
 from trainer.representations import box_filter, guided_filter, random_gray_weights, superpixel_flatten, surface, texture
 from trainer.selection import best_epoch
@@ -67,6 +72,36 @@ def test_meanshift_flattening_keeps_a_thin_dark_line():
     assert flat[..., 15:17, :].mean() < 0.1  # the line stays dark
     slic = superpixel_flatten(x.clamp(0, 1), "slic", segments=4, colouring="mean")
     assert slic[..., 15:17, :].mean() > flat[..., 15:17, :].mean()  # superpixels average it away
+
+
+@pytest.mark.parametrize("scope", ["all", "scenes"])
+def test_structure_scoped_to_scenes_flattens_only_the_draws_without_a_face(scope):
+    """With `structure_scope="scenes"` the structure term costs texture in a scene's output and
+    leaves a portrait's (its eyes and skin are the face terms' to hold) alone."""
+    texture = 0.5 + 0.1 * torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    fake = texture.clamp(0, 1).requires_grad_()
+    config = TrainConfig(structure_weight=1.0, structure_space="pixels", superpixel="meanshift",
+                         structure_scope=scope, face_share=0.5)
+    trainer = SimpleNamespace(config=config, content=None)  # the pixel form needs no backbone
+    scene = torch.tensor([False, True])  # a portrait, then a scene
+    cost = Training._structure_term(trainer, fake, fake.detach(), scene)
+    cost.backward()
+    portrait_grad, scene_grad = fake.grad.abs().sum(dim=(1, 2, 3))
+    assert cost > 0 and scene_grad > 0
+    assert (portrait_grad == 0) if scope == "scenes" else (portrait_grad > 0)
+    no_scene = Training._structure_term(trainer, fake, fake.detach(), torch.tensor([False, False]))
+    assert (no_scene == 0) if scope == "scenes" else (no_scene > 0)
+
+
+def test_structure_scope_is_checked():
+    with pytest.raises(ConfigError, match="structure_scope"):
+        TrainConfig(structure_scope="faces")
+    with pytest.raises(ConfigError, match="needs face_share"):
+        TrainConfig(structure_weight=1.0, structure_scope="scenes")  # scenes are known only where faces were looked for
+    with pytest.raises(ConfigError, match="scene_scale needs face_share"):
+        TrainConfig(scene_scale=(0.5, 1.0))
+    with pytest.raises(ConfigError, match="scene_scale must be"):
+        TrainConfig(scene_scale=(1.0, 0.5), face_share=0.5)
 
 
 def test_adaptive_colouring_keeps_a_busy_segment_median():
