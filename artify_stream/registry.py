@@ -37,8 +37,13 @@ SUPERSEDED = {
     "artify-face-lite-v2": "artify-face-v2's student: paints the darkest faces with lighter patches in face mode; "
                            "superseded by artify-face-lite (v3, artify-face v3's student)",
     "artify-draw-lite-v5": "the v5 default's distilled student: its teacher's faces (identity 0.90) but less drawn "
-                           "(P(cartoon) 0.62 on ONNX Runtime); superseded by artify-draw-lite (adversarially trained "
-                           "from it: 0.80, identity 0.85)",
+                           "(P(cartoon) 0.62 on ONNX Runtime); superseded by artify-draw-lite-v6 (adversarially trained "
+                           "from it: 0.80, identity 0.85), itself superseded by artify-draw-lite",
+    "artify-draw-lite-v6": "paints the darkest faces with lighter flat patches where the photo has highlights and "
+                           "loses their eyes; superseded by artify-draw-lite (v7: trained with darkened portraits "
+                           "and the face-steps term)",
+    "artify-draw-v6-student": "artify-draw v6's distilled student on the lite architecture: its teacher's even dark "
+                              "faces but less drawn (P(cartoon) 0.59); artify-draw-lite (v7) is trained on from it",
 }
 
 #: The model `--faces` draws each aligned face with, for a bundled whole-frame model: trained on

@@ -69,12 +69,14 @@ def test_bundled_models_load_and_say_how_they_were_made():
     trained = TrainConfig.from_dict(default.metadata["train_config"])
     assert trained == PRESETS["keep"]  # `artify train --preset keep` makes it
     assert TrainConfig.from_dict(load_model("artify-face").metadata["train_config"]) == PRESETS["keep-faces"]
-    # The lite: the default's distilled student (v5), trained on with the critic as `keep-lite-gan` names it.
-    lite, student = load_model("artify-draw-lite"), load_model("artify-draw-lite-v5")
+    # The lite: the default's distilled student, trained on with the critic as `keep-lite-gan` names it
+    # (from the student's fp32 run file, which the bundled fp16 student was packed from).
+    lite, student = load_model("artify-draw-lite"), load_model(PRESETS["keep-lite-gan"].init_from)
     assert GeneratorConfig.from_dict(student.metadata["teacher"]["config"]) == default.config
     assert lite.config == student.config and lite.config.separable
-    trained = TrainConfig.from_dict(lite.metadata["train_config"])  # from v5's fp32 run file, v5's source
+    trained = TrainConfig.from_dict(lite.metadata["train_config"])
     assert trained == replace(PRESETS["keep-lite-gan"], init_from=trained.init_from)
+    assert trained.darken_share > 0 and trained.face_steps_weight > 0  # v7: the darkest faces without patches
 
 
 def test_a_retired_name_says_what_replaced_it():

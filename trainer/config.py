@@ -378,15 +378,16 @@ PRESETS["keep-faces"] = replace(PRESETS["keep"], init_from="artify-draw-v4", fac
                                 generator=replace(PRESETS["keep"].generator, chroma_edges=False),
                                 face_detail_weight=0.3, face_marks_weight=1.0)
 
-#: The bundled real-time model `artify-draw-lite` (v6): the `keep` recipe's adversarial training on
-#: the lite architecture itself, starting from v5, the default's distilled student (it kept the
-#: teacher's faces, identity 0.90, but drew less: P(cartoon) 0.62 on ONNX Runtime). Distillation alone
-#: left every student 0.14-0.26 less drawn than its teacher; the critic's signal draws (0.80), and the
-#: face-marks term at 1.0 holds eyes, nose and mouth in place meanwhile (at 0.5 identity was 0.77 by
-#: the time P(cartoon) passed 0.85, and the run's rule took an early, less drawn epoch; README, ablation).
-#: Without darkened portraits: on the lite they cost the drawing (L5: its pick P(cartoon) 0.74).
-PRESETS["keep-lite-gan"] = replace(PRESETS["keep"], generator=REAL_TIME, init_from="artify-draw-lite-v5",
-                                   face_marks_weight=1.0, darken_share=0.0, darken_scope="all")
+#: The bundled real-time model `artify-draw-lite` (v7): the `keep` recipe's adversarial training on
+#: the lite architecture itself, starting from the default's distilled student (`artify distill
+#: artify-draw --preset keep-lite`, bundled as `artify-draw-v6-student`: its teacher's even dark faces,
+#: but P(cartoon) 0.59). Distillation alone left every student 0.14-0.26 less drawn than its teacher;
+#: the critic's signal draws, and the face-marks term at 1.0 holds eyes, nose and mouth in place
+#: meanwhile. `keep`'s darkened portraits and the face-steps term (no hard lightness steps over cheeks
+#: and forehead where the photo's shading is soft) keep the critic from painting the darkest faces'
+#: highlights as lighter flat patches, which v6 (trained without them) did (README, ablation L4-L8).
+PRESETS["keep-lite-gan"] = replace(PRESETS["keep"], generator=REAL_TIME, init_from="artify-draw-v6-student",
+                                   face_marks_weight=1.0, face_steps_weight=200.0)
 
 PRESETS["recommended"] = PRESETS["keep"]  # the best measured recipe (README: the ablations)
 

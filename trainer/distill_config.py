@@ -62,9 +62,10 @@ DISTILL_PRESETS: dict[str, DistillConfig] = {
     # and a cosine schedule over a longer run: artify-draw-lite is its epoch 10 (see its model card)
     "draw-fast-long": DistillConfig(generator=replace(LITE, strided_ends=True, residual_blocks=5), epochs=36,
                                     schedule="cosine", init_from="artify-draw-lite-v1", init_matching=True),
-    # the fidelity issue's student (artify-draw-lite-v5; `train --preset keep-lite-gan` goes on from
-    # it): the real-time architecture with the photo's colour in 16 px blocks, re-taught starting
-    # from artify-draw-lite-v2; half the draws of a portrait its aligned face crop, as the teacher's
+    # the fidelity issue's student (of v5: artify-draw-lite-v5; of v6: artify-draw-v6-student, which
+    # `train --preset keep-lite-gan` goes on from): the real-time architecture with the photo's colour
+    # in 16 px blocks, re-taught starting from artify-draw-lite-v2; half the draws of a portrait its
+    # aligned face crop, as the teacher's
     "keep-lite": DistillConfig(generator=REAL_TIME, epochs=12, schedule="cosine", init_from="artify-draw-lite-v2",
                                face_share=0.5),
 }
