@@ -212,6 +212,9 @@ class TrainConfig(RunConfigFile):
     # photos drawn so that every skin-tone group (ITA of the face, dlib) and the photos without a face
     # weigh alike: the kit has ten light-skinned sitters for every dark-skinned one
     balance_skin_tones: bool = False
+    # the critics' cartoons drawn so that every source family (the file name's first word) weighs alike:
+    # the kit holds 840 avatar faces and 5 illustrated scenes, so the critics learn little of a drawn landscape
+    balance_cartoon_families: bool = False
     # that share of photo draws has its lightness put through a gamma drawn from darken_gamma (midtones
     # darker, highlights less so, hue kept): features and shading drawn on dark skin and in shadows, of
     # which the kit holds few (0: off)

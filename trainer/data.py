@@ -35,6 +35,18 @@ def sample_video_frames(path: Path, step: int) -> list[np.ndarray]:
 
 def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
     """Cartoons from a folder (images and clips, recursively) or from one clip."""
+    return load_cartoons(source, frame_step)[0]
+
+
+def cartoon_family(path: Path) -> str:
+    """A cartoon's source family: its file name's first word (the kit names files by source:
+    dicebear-..., twemoji-..., tuxpaint-..., kde-..., bbb-...)."""
+    return path.stem.split("-")[0].split("_")[0].lower()
+
+
+def load_cartoons(source: Path, frame_step: int) -> tuple[list[np.ndarray], list[str]]:
+    """Cartoons from a folder (images and clips, recursively) or from one clip, with each one's
+    `cartoon_family` (a clip's frames: the clip's)."""
     source = Path(source)
     if not source.exists():
         raise InputError(f"{source}: cartoon source not found")
@@ -45,23 +57,35 @@ def load_cartoon_source(source: Path, frame_step: int) -> list[np.ndarray]:
             frames = read_images([source], "cartoon", source)[1]
         if not frames:
             raise InputError(f"{source}: no usable cartoon frame")
-        return frames
+        return frames, [cartoon_family(source)] * len(frames)
     images = [p for p in find_images(source) if p.suffix.lower() != ".gif"]
     clips = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in CLIP_SUFFIXES)
     frames: list[np.ndarray] = []
+    families: list[str] = []
     for clip in clips:
         try:
-            frames.extend(sample_video_frames(clip, frame_step))
+            clip_frames = sample_video_frames(clip, frame_step)
         except InputError as exc:
             log.warning("skipping %s", exc)
+            continue
+        frames.extend(clip_frames)
+        families.extend([cartoon_family(clip)] * len(clip_frames))
     if images:
         try:
-            frames.extend(read_images(images, "cartoon", source)[1])
+            kept, read = read_images(images, "cartoon", source)
+            frames.extend(read)
+            families.extend(cartoon_family(p) for p in kept)
         except InputError:
             pass
     if not frames:
         raise InputError(f"{source}: no usable cartoon image or video")
-    return frames
+    return frames, families
+
+
+def family_weights(families: list[str]) -> list[float]:
+    """Sampling weights under which every family weighs alike (each image 1 / its family's size)."""
+    counts = {f: families.count(f) for f in set(families)}
+    return [1.0 / counts[f] for f in families]
 
 
 def edge_smooth(rgb: np.ndarray, kernel: int = 5) -> np.ndarray:

@@ -21,7 +21,7 @@ from trainer import losses as L
 from trainer.config import TrainConfig
 from trainer.content import build_content_features
 from trainer.critics import build_critics, frozen
-from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, face_eyes, load_cartoon_source,
+from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, face_eyes, family_weights, load_cartoons,
                           skin_tone_weights)
 from trainer.representations import random_gray_weights, superpixel_flatten
 from trainer.epoch_loop import EpochRun
@@ -42,7 +42,10 @@ class Training(EpochRun):
     # ---- set-up -------------------------------------------------------------------------
     def _setup_models(self, train_photos: list[np.ndarray]) -> None:
         cfg = self.config
-        cartoons = load_cartoon_source(self.cartoons_src, cfg.video_frame_step)
+        cartoons, families = load_cartoons(self.cartoons_src, cfg.video_frame_step)
+        self.cartoon_weights = family_weights(families) if cfg.balance_cartoon_families else None
+        if self.cartoon_weights is not None:
+            self.dataset_sizes["cartoon_families"] = {f: families.count(f) for f in sorted(set(families))}
         smoothed = EdgeSmoothedCartoons(self.paths.edge_cache, cfg.edge_kernel)(cartoons)
         self.dataset_sizes["cartoons"] = len(cartoons)
         toons = ToonTargets(self.paths.toon_cache)(train_photos) if cfg.uses_toon_targets else None
@@ -98,12 +101,12 @@ class Training(EpochRun):
         else:
             photo_sampler = RandomSampler(self.photo_set, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         batches = len(self.photo_set) // (cfg.batch_size * self.dist.world_size)
-        cartoon_sampler = RandomSampler(
-            self.cartoon_set,
-            replacement=True,
-            num_samples=batches * cfg.batch_size,
-            generator=torch.Generator().manual_seed((cfg.seed * 1000 + epoch) * 64 + self.dist.rank + 1),
-        )
+        cartoon_seed = torch.Generator().manual_seed((cfg.seed * 1000 + epoch) * 64 + self.dist.rank + 1)
+        if self.cartoon_weights is not None:
+            cartoon_sampler = WeightedRandomSampler(self.cartoon_weights, batches * cfg.batch_size, generator=cartoon_seed)
+        else:
+            cartoon_sampler = RandomSampler(self.cartoon_set, replacement=True, num_samples=batches * cfg.batch_size,
+                                            generator=cartoon_seed)
         pin = self.device.type == "cuda"
         kwargs = dict(batch_size=cfg.batch_size, drop_last=True, num_workers=cfg.workers, pin_memory=pin)
         return _Zipped(DataLoader(self.photo_set, sampler=photo_sampler, **kwargs),

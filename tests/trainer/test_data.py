@@ -4,10 +4,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from artify_stream.errors import InputError
-from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, edge_smooth, load_cartoon_source, load_photos,
-                          split_photos)
+from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, edge_smooth, family_weights, load_cartoon_source,
+                          load_cartoons, load_photos, split_photos)
 from tests.conftest import make_picture, write_pictures
 
 
@@ -207,3 +208,18 @@ def test_darken_scope_picks_which_draws_may_be_darkened():
     assert darkened_draws("portraits", 0.5)[0] == set(range(1, 40, 2))  # whole photos and face crops of the faces
     face_crops, plain = darkened_draws("face-crops", 0.5)
     assert face_crops == {i for i in range(40) if bool(plain[i].face)} and 0 < len(face_crops) < 20
+
+
+def test_cartoon_families_come_from_file_names_and_weigh_alike(tmp_path):
+    """Nine avatars and one illustrated scene: each cartoon knows its family (a clip's frames the
+    clip's), and balanced weights draw the scene as often as all the avatars together."""
+    names = [f"dicebear-adventurer-{i:03d}" for i in range(9)] + ["kde-plasma-illustration-altai"]
+    for i, name in enumerate(names):
+        Image.fromarray(make_picture(32, 32, seed=i)).save(tmp_path / f"{name}.png")
+    write_clip(tmp_path / "bbb-frames.mp4", frames=8)
+    frames, families = load_cartoons(tmp_path, frame_step=4)
+    assert len(frames) == len(families) == 12
+    assert families.count("dicebear") == 9 and families.count("kde") == 1 and families.count("bbb") == 2
+    weights = family_weights(families)
+    share = {f: sum(w for w, g in zip(weights, families) if g == f) for f in set(families)}
+    assert share["kde"] == pytest.approx(share["dicebear"]) == pytest.approx(share["bbb"])
