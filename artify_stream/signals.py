@@ -9,20 +9,50 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _received: int | None = None
+#: > 0 while the main thread is inside a `held` call; a stop arriving meanwhile waits in `_pending`.
+_holding = 0
+_pending: int | None = None
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered like Ctrl-C."""
 
 
+def _stop(signum: int) -> KeyboardInterrupt:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 def _on_signal(signum: int, frame) -> None:
-    global _received
+    global _received, _pending
     _received = signum
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    if _holding:  # inside a held call: raised as it returns (see `held`)
+        _pending = signum
+        return
+    _pending = None
+    raise _stop(signum)
+
+
+def held(call: Callable, *args, **kwargs):
+    """`call(*args, **kwargs)` with a Ctrl-C or SIGTERM that arrives meanwhile raised right after it
+    returns, not inside it. For the main thread's queue puts and gets: a stop raised just as a
+    queue's lock is taken (between the acquire and the `with` block that releases it) leaves the
+    lock held, and the next put on that queue (the end marker, as the stage unwinds) waits forever.
+    Other threads never get the stop, so for them this is a plain call."""
+    global _holding, _pending
+    if threading.current_thread() is not threading.main_thread():
+        return call(*args, **kwargs)
+    _holding += 1
+    try:
+        return call(*args, **kwargs)
+    finally:
+        _holding -= 1
+        if _pending is not None and not _holding:
+            signum, _pending = _pending, None
+            raise _stop(signum)
 
 
 def install() -> None:

@@ -3,7 +3,8 @@
 Every stage loops `for item in stages.items(in_q)` and ends inside `with stages.stage(...)`,
 so a stop is quiet, the first error (typed) is kept for the caller, and the next stage always
 gets the end marker. Producers block on full queues but wake up to a stop; `drain` empties a
-queue so a blocked producer can finish.
+queue so a blocked producer can finish. A Ctrl-C or SIGTERM is raised in the main thread after
+its put or get, never inside one (`signals.held`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 
+from artify_stream import signals
 from artify_stream.errors import ArtifyError
 
 END = object()  # end-of-stream marker
@@ -40,7 +42,7 @@ class Stages:
             if self.stop.is_set() and item is not END:
                 raise Stopped
             try:
-                q.put(item, timeout=_POLL_S)
+                signals.held(q.put, item, timeout=_POLL_S)
                 return
             except queue.Full:
                 if item is END and self.error is not None:
@@ -49,7 +51,7 @@ class Stages:
     def get(self, q: queue.Queue):
         while True:
             try:
-                return q.get(timeout=_POLL_S)
+                return signals.held(q.get, timeout=_POLL_S)
             except queue.Empty:
                 if self.stop.is_set() and self.error is not None:
                     raise Stopped from None

@@ -1,10 +1,12 @@
 """Stops of every kind: what `artify_stream.signals` promises the rest of the code."""
 
+import queue
 import signal
 
 import pytest
 
 from artify_stream import signals
+from artify_stream.stages import END, Stages
 
 
 def test_a_stop_during_a_deferred_write_takes_effect_right_after_it():
@@ -55,3 +57,33 @@ def test_a_stop_that_a_library_re_raised_as_another_error_is_still_a_clean_stop(
     result = CliRunner().invoke(app, ["cut-import"])
     assert result.exit_code == 130 and "interrupted" in result.output
     assert signals.stop_behind(RuntimeError("a plain failure")) is None
+
+
+def test_a_stop_landing_inside_a_queue_put_lets_the_put_finish_and_the_queue_stay_usable(monkeypatch):
+    """CI hung once: a SIGTERM raised just as the stylize stage (the main thread) took a queue's
+    lock left the lock held, and the stage's end marker then waited on it forever. A stop that
+    lands while the queue's lock is held now takes effect after the put, which completes."""
+
+    class StoppedMidPut(queue.Queue):
+        stops = 1
+
+        def _put(self, item):  # runs with the queue's lock held
+            if self.stops:
+                self.stops -= 1
+                signal.raise_signal(signal.SIGTERM)
+            super()._put(item)
+
+    monkeypatch.setattr(signals, "_received", None)
+    previous, previous_int = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    signals.install()
+    try:
+        stages, q = Stages(), StoppedMidPut(maxsize=4)
+        with pytest.raises(signals.Terminated):
+            stages.put(q, "frame")
+        assert q.get_nowait() == "frame"  # the put finished
+        queue.Queue.put(q, END, timeout=1)  # and nothing holds the lock: the end marker goes on
+        assert q.get_nowait() is END
+        assert signals.stop_exit_code() == 143
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous)
