@@ -82,10 +82,11 @@ def load_cartoons(source: Path, frame_step: int) -> tuple[list[np.ndarray], list
     return frames, families
 
 
-def family_weights(families: list[str]) -> list[float]:
-    """Sampling weights under which every family weighs alike (each image 1 / its family's size)."""
-    counts = {f: families.count(f) for f in set(families)}
-    return [1.0 / counts[f] for f in families]
+def balanced_weights(groups: list[str]) -> tuple[list[float], dict[str, int]]:
+    """Sampling weights under which every group weighs alike (each item 1 / its group's size), and
+    the groups' sizes."""
+    counts = {g: groups.count(g) for g in sorted(set(groups))}
+    return [1.0 / counts[g] for g in groups], counts
 
 
 def edge_smooth(rgb: np.ndarray, kernel: int = 5) -> np.ndarray:
@@ -179,9 +180,7 @@ def skin_tone_weights(photos: list[np.ndarray], cache_dir: Path) -> tuple[list[f
 
     if (problem := faces_problem()) is not None:
         raise InputError(f"balance_skin_tones needs dlib's face models: {problem}")
-    groups = cached_per_photo(photos, cache_dir, skin_tone_group)
-    counts = {g: groups.count(g) for g in sorted(set(groups))}
-    return [1.0 / counts[g] for g in groups], counts
+    return balanced_weights(cached_per_photo(photos, cache_dir, skin_tone_group))
 
 
 def face_eyes(photos: list[np.ndarray], cache_dir: Path) -> list[np.ndarray | None]:
@@ -230,12 +229,9 @@ def _scaled(images: list[np.ndarray], factor: float, least: int) -> list[np.ndar
 
 def _random_crop(images: list[np.ndarray], size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """The same random crop (and flip) of equally sized images; upscale if smaller than the crop."""
+    if min(images[0].shape[:2]) < size:
+        images = _scaled(images, 1.0, size)
     h, w = images[0].shape[:2]
-    if min(h, w) < size:
-        scale = size / min(h, w)
-        new = (max(size, round(w * scale)), max(size, round(h * scale)))
-        images = [cv2.resize(im, new, interpolation=cv2.INTER_CUBIC) for im in images]
-        h, w = images[0].shape[:2]
     top = int(rng.integers(0, h - size + 1))
     left = int(rng.integers(0, w - size + 1))
     flip = bool(rng.integers(0, 2))

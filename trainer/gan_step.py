@@ -21,8 +21,8 @@ from trainer import losses as L
 from trainer.config import TrainConfig
 from trainer.content import build_content_features
 from trainer.critics import build_critics, frozen
-from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, face_eyes, family_weights, load_cartoons,
-                          skin_tone_weights)
+from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, ToonTargets, balanced_weights, face_eyes,
+                          load_cartoons, skin_tone_weights)
 from trainer.representations import random_gray_weights, superpixel_flatten
 from trainer.epoch_loop import EpochRun
 from trainer.temporal import FrameChange, RandomFrameChange
@@ -43,9 +43,9 @@ class Training(EpochRun):
     def _setup_models(self, train_photos: list[np.ndarray]) -> None:
         cfg = self.config
         cartoons, families = load_cartoons(self.cartoons_src, cfg.video_frame_step)
-        self.cartoon_weights = family_weights(families) if cfg.balance_cartoon_families else None
-        if self.cartoon_weights is not None:
-            self.dataset_sizes["cartoon_families"] = {f: families.count(f) for f in sorted(set(families))}
+        self.cartoon_weights = None
+        if cfg.balance_cartoon_families:
+            self.cartoon_weights, self.dataset_sizes["cartoon_families"] = balanced_weights(families)
         smoothed = EdgeSmoothedCartoons(self.paths.edge_cache, cfg.edge_kernel)(cartoons)
         self.dataset_sizes["cartoons"] = len(cartoons)
         toons = ToonTargets(self.paths.toon_cache)(train_photos) if cfg.uses_toon_targets else None

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from artify_stream.errors import InputError
-from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, edge_smooth, family_weights, load_cartoon_source,
+from trainer.data import (CartoonCrops, EdgeSmoothedCartoons, PhotoCrops, balanced_weights, edge_smooth, load_cartoon_source,
                           load_cartoons, load_photos, split_photos)
 from tests.conftest import make_picture, write_pictures
 
@@ -220,6 +220,6 @@ def test_cartoon_families_come_from_file_names_and_weigh_alike(tmp_path):
     frames, families = load_cartoons(tmp_path, frame_step=4)
     assert len(frames) == len(families) == 12
     assert families.count("dicebear") == 9 and families.count("kde") == 1 and families.count("bbb") == 2
-    weights = family_weights(families)
+    weights, _ = balanced_weights(families)
     share = {f: sum(w for w, g in zip(weights, families) if g == f) for f in set(families)}
     assert share["kde"] == pytest.approx(share["dicebear"]) == pytest.approx(share["bbb"])
