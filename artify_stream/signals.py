@@ -26,11 +26,32 @@ def _stop(signum: int) -> KeyboardInterrupt:
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
+#: A stop that lands inside an import is sent again this often until the import is over. Raised
+#: there, it can come out of a native library's import as an abort (a C++ `terminate`: exit -6,
+#: seen once in the suite on a Ctrl-C during start-up) or be swallowed by an import callback that
+#: ignores exceptions (the Ctrl-C lost, the job going on).
+REDELIVER_S = 0.02
+
+
+def _in_import(frame) -> bool:
+    """Whether the main thread is inside an `import` (its machinery's frames are on the stack)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _on_signal(signum: int, frame) -> None:
     global _received, _pending
     _received = signum
     if _holding:  # inside a held call: raised as it returns (see `held`)
         _pending = signum
+        return
+    if _in_import(frame):
+        timer = threading.Timer(REDELIVER_S, signal.pthread_kill, (threading.main_thread().ident, signum))
+        timer.daemon = True
+        timer.start()
         return
     _pending = None
     raise _stop(signum)

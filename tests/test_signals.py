@@ -87,3 +87,42 @@ def test_a_stop_landing_inside_a_queue_put_lets_the_put_finish_and_the_queue_sta
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_stop_landing_inside_an_import_takes_effect_once_the_import_is_over(tmp_path):
+    """CI saw an `artify stylize` Ctrl-C'd during start-up end by abort (-6): a stop raised inside a
+    native library's import. Others were swallowed by an import callback and the job went on. A
+    stop inside an import now waits for it to finish, then ends the program as usual (130)."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    (tmp_path / "slow_module.py").write_text(
+        "import pathlib, time\n"
+        "here = pathlib.Path(__file__).parent\n"
+        "(here / 'import-started').touch()\n"
+        "deadline = time.monotonic() + 1.5\n"
+        "while time.monotonic() < deadline:\n"
+        "    pass\n"
+        "(here / 'import-finished').touch()\n")
+    program = (
+        "import sys\n"
+        "from artify_stream import signals\n"
+        "signals.install()\n"
+        "try:\n"
+        "    import slow_module\n"
+        "    while True:\n"
+        "        pass\n"  # the stop must still come, after the import
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", program], cwd=tmp_path,
+                            env={"PYTHONPATH": f"{root}:{tmp_path}", "PATH": "/usr/bin:/bin"})
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "import-started").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the import never started"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert (tmp_path / "import-finished").exists()  # the import was not cut in the middle

@@ -24,8 +24,11 @@ from artify_stream.generator_config import LUMA
 NEW_SCENE_CHANGE = 30.0
 #: Weight of the edge band's overall colour offset where the band itself is far (the match's floor).
 MATCH_FLOOR = 0.02
-#: The colour part of an RGB difference (its lightness, BT.601 luma, taken out): (RGB) @ COLOUR_PART.T.
-COLOUR_PART = np.eye(3, dtype=np.float32) - np.ones((3, 1), np.float32) @ np.array([LUMA], np.float32)
+#: BT.601 luma weights as cv2.transform takes them (one output channel).
+LUMA_ROW = np.array([LUMA], np.float32)
+#: Window (Gaussian sigma, a fraction of the crop) over which the face's line contrast near its edge is
+#: weighed against the frame's: about the width of a hair or jaw outline with its surroundings.
+CONTRAST_WINDOW = 1 / 16
 
 
 class PastedFace(NamedTuple):
@@ -84,6 +87,7 @@ class FaceStylizer:
         # the eyes and mouth: the face keeps its own drawing (held-back portraits: seam 0.998-0.999x
         # the whole frame's with the face models; a quarter-size match, fading at 0.7x, gave 0.999-1.001x).
         self._edge_weight = (1.0 - feathered_mask(size, feather=0.15, scale=0.75))[..., None]
+        self._contrast_sigma = self._small[0] * CONTRAST_WINDOW
         self._thumb: np.ndarray | None = None
         self.frames = 0
         self.face_frames = 0  # faces stylized, summed over frames
@@ -165,12 +169,46 @@ class FaceStylizer:
         # Colour itself is handed over to the frame's over the same band: the models draw in lightness
         # (their colour is the photo's, in blocks the size of the picture they see), so the face's
         # finer colour blocks would meet the frame's coarser ones at the edge; the drawing (lightness)
-        # stays the face model's up to the edge (seam on two clips: 1.0056 -> 1.0021x, 1.0017 -> 1.0002x).
+        # stays the face model's, its lines softened to the frame's strength at the edge (below) (seam
+        # on two clips: 1.0056 -> 1.0021x, 1.0017 -> 1.0002x; with the softening, see _soften_lines).
         offset = cv2.resize(offset, (size, size), interpolation=cv2.INTER_LINEAR)
         matched = crop + offset * self._edge_weight
-        matched += ((under - matched) @ COLOUR_PART.T) * self._edge_weight
-        return np.clip(matched + 0.5, 0, 255).astype(np.uint8)
+        towards = under - matched
+        towards -= _lightness(towards)[..., None]  # the colour part of the difference
+        matched += towards * self._edge_weight
+        matched = self._soften_lines(matched, under)
+        np.clip(matched, 0, 255, out=matched)
+        matched += 0.5
+        return matched.astype(np.uint8)
+
+    def _soften_lines(self, matched: np.ndarray, under: np.ndarray) -> np.ndarray:
+        """Over the same band, the face's lines (lightness about its local mean) made no stronger than
+        the frame's there: the face model, drawing the face at 256 px, outlines hair and jaw a little
+        more strongly than the frame's cartoon does, and that step in line strength is what remained of
+        the ring (held-back portraits and four clips: seam 1.0003-1.0046x -> 0.996-0.999x). Inside
+        the face, past the fade, its drawing is untouched. The local statistics are weighed at half
+        size from full-size lightness and its square, so the finest lines still count."""
+        face_lines = _lightness(matched)
+        face_mean, face_strength = self._local_mean_and_spread(face_lines)
+        _, frame_strength = self._local_mean_and_spread(_lightness(under))
+        # Softened, never sharpened; the gain itself smoothed so it adds no pattern of its own.
+        gain = cv2.GaussianBlur(np.minimum(frame_strength / face_strength, 1.0), (0, 0), self._contrast_sigma)
+        size = (matched.shape[1], matched.shape[0])
+        face_mean, gain = (cv2.resize(x, size, interpolation=cv2.INTER_LINEAR) for x in (face_mean, gain))
+        return matched + ((face_lines - face_mean) * (gain - 1.0))[..., None] * self._edge_weight
+
+    def _local_mean_and_spread(self, lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Half-size Gaussian-weighted local mean and standard deviation of full-size `lightness`
+        (plus one grey level, so flat areas divide safely)."""
+        mean, square = (cv2.GaussianBlur(cv2.resize(x, self._small, interpolation=cv2.INTER_AREA), (0, 0),
+                                         self._contrast_sigma) for x in (lightness, lightness * lightness))
+        return mean, np.sqrt(np.maximum(square - mean * mean, 0.0)) + 1.0
 
     def summary(self) -> dict:
         return {"frames": self.frames, "faces_stylized": self.face_frames, "identities": self.identities,
                 "detector_runs": self.tracker.detections, "whole_frame_searches": self.tracker.scans}
+
+
+def _lightness(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma of a float32 RGB image (cv2.transform: a few times faster than a numpy matmul)."""
+    return cv2.transform(rgb, LUMA_ROW)

@@ -35,15 +35,49 @@ def test_each_face_is_stylized_from_its_own_aligned_crop_and_blended_in(head):
     assert edge.size > 200  # a feathered edge, not a hard cut
 
 
-def test_near_its_edge_the_pasted_face_takes_the_frames_colour_and_keeps_its_own_lines(head):
+def _lined(shape, base, period: int, depth: int) -> np.ndarray:
+    """`base` colour with a vertical dark line (`depth` grey levels darker) every `period` px."""
+    out = np.empty(shape, np.int16)
+    out[...] = base
+    out[..., ::period, :] -= depth
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _pasted(head, whole, face_model):
+    """Face mode's output in YCrCb, and a function giving it at canonical-crop points."""
     import cv2
 
+    stylizer = FaceStylizer(whole, face_model)
+    out = stylizer(frame_with([(head, 220, 80)])[None])[0]
+    inverse = cv2.invertAffineTransform(stylizer.last_faces[0].matrix)
+    ycc = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb).astype(float)
+
+    def at(points):
+        xy = np.rint(points @ inverse[:, :2].T + inverse[:, 2]).astype(int)
+        return ycc[xy[:, 1], xy[:, 0]]
+    return at
+
+
+def _line_strength(at, centre, radius=12) -> float:
+    """Lightness spread along a short horizontal run of canonical points (crossing the face's lines)."""
+    points = np.array([[centre[0] + dx * radius / 8, centre[1]] for dx in range(-8, 9)])
+    return float(at(points)[:, 0].std())
+
+
+def _ring_line_strength(at) -> float:
+    """The same, averaged over the seam's inner ring (just inside the mask's edge)."""
     from artify_stream.evaluation.face_mode_figures import ring_points
 
-    def whole(frames):
-        return np.full_like(frames, 128)  # the frame's cartoon: flat grey
+    return float(np.mean([_line_strength(at, point) for point in ring_points(256)[0]]))
 
-    def face_model(crops):  # the face's: 8 px colour blocks (red, teal) of one lightness, thin dark lines every 4 px
+
+def test_near_its_edge_the_pasted_face_takes_the_frames_colour_and_line_strength(head):
+    from artify_stream.evaluation.face_mode_figures import ring_points
+
+    def whole(frames):  # the frame's cartoon: grey with faint lines every 8 px
+        return _lined(frames.shape, 128, 8, 12)
+
+    def face_model(crops):  # the face's: 8 px colour blocks (red, teal) of one lightness, strong dark lines every 4 px
         out = np.empty(crops.shape, np.int16)
         out[...] = (200, 110, 110)
         checker = (np.add.outer(np.arange(crops.shape[1]) // 8, np.arange(crops.shape[2]) // 8) % 2).astype(bool)
@@ -51,21 +85,26 @@ def test_near_its_edge_the_pasted_face_takes_the_frames_colour_and_keeps_its_own
         out[:, :, ::4] -= 80  # a line is darker, not another colour
         return out.astype(np.uint8)
 
-    stylizer = FaceStylizer(whole, face_model)
-    out = stylizer(frame_with([(head, 220, 80)])[None])[0]
-    matrix = stylizer.last_faces[0].matrix
-    inverse = cv2.invertAffineTransform(matrix)
-    ycc = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb).astype(float)
-
-    def at(points):
-        xy = np.rint(points @ inverse[:, :2].T + inverse[:, 2]).astype(int)
-        return ycc[xy[:, 1], xy[:, 0]]
-
+    at = _pasted(head, whole, face_model)
     inner, _ = ring_points(256)
     centre = at(np.array([[120.0 + dx, 128.0] for dx in range(1, 16, 2)]))
     assert np.ptp(centre[:, 1]) > 40  # inside, the face's own colours
     assert np.abs(at(inner)[:, 1:] - 128).mean() < 8  # at the edge, the frame's grey (the colour match alone: 17)
-    assert at(inner)[:, 0].std() > 10  # ... with the face's lines still drawn there
+    assert _line_strength(at, (128, 110)) > 20  # inside, the face's strong lines untouched
+    # Just inside the edge, the face's lines are brought down to about the frame's strength (the
+    # frame's own there: about 3 grey levels; the face's unsoftened: about 25).
+    assert _ring_line_strength(at) < 8
+
+
+def test_the_face_s_lines_are_never_strengthened_at_the_edge():
+    # On the crops themselves: a face drawn more faintly than the frame there comes back as it was.
+    stylizer = FaceStylizer(invert)
+    faint = _lined((256, 256, 3), 128, 4, 12).astype(np.float32)
+    strong = _lined((256, 256, 3), 128, 8, 90).astype(np.float32)
+    assert np.abs(stylizer._soften_lines(faint, strong) - faint).max() < 1e-3
+    softened = stylizer._soften_lines(strong, faint)  # the other way round: softened at the edge only
+    assert np.abs(softened - strong)[128, 100:156].max() < 1e-3  # the face's middle untouched
+    assert np.ptp(softened[128, 4:24, 0]) < 0.5 * np.ptp(strong[128, 4:24, 0])
 
 
 def test_a_face_cut_by_the_border_and_the_face_limit(head):
