@@ -27,9 +27,9 @@ def _stop(signum: int) -> KeyboardInterrupt:
 
 
 #: A stop that lands inside an import is sent again this often until the import is over. Raised
-#: there, it can come out of a native library's import as an abort (a C++ `terminate`: exit -6,
-#: seen once in the suite on a Ctrl-C during start-up) or be swallowed by an import callback that
-#: ignores exceptions (the Ctrl-C lost, the job going on).
+#: there, it can be swallowed by an import callback that ignores exceptions (the Ctrl-C lost, the
+#: job going on: 7 of 111 tries during `import torch`), and inside a native library's import it is
+#: the likely cause of the one start-up Ctrl-C the suite saw end by abort (exit -6).
 REDELIVER_S = 0.02
 
 
