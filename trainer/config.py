@@ -27,8 +27,9 @@ SUPERPIXEL_COLOURS = ("mean", "adaptive")
 STRUCTURE_SPACES = ("features", "pixels")
 DIFF_AUGMENT_OPS = ("color", "translation", "cutout")
 CRITIC_COLOURS = ("rgb", "lightness")
-#: What `darken_share` darkens: every photo draw, draws of photos with a face, or only aligned face crops.
-DARKEN_SCOPES = ("all", "portraits", "face-crops")
+#: What `darken_share` darkens: every photo draw, draws of photos with a face, only aligned face
+#: crops, or in every draw of a photo with a face only the face itself (face mode's pasted ellipse).
+DARKEN_SCOPES = ("all", "portraits", "face-crops", "faces")
 #: Which draws the structure term flattens: every draw, or only the draws of photos without a face
 #: (a face's features must stay, and its skin is held by the face terms).
 STRUCTURE_SCOPES = ("all", "scenes")

@@ -252,6 +252,19 @@ def darkened(rgb: np.ndarray, gamma: float) -> np.ndarray:
     return np.clip(x * y ** (gamma - 1.0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def darkened_face(rgb: np.ndarray, eyes: np.ndarray, gamma: float) -> np.ndarray:
+    """`rgb` `darkened` only over its face (face mode's feathered ellipse, put back from the canonical
+    crop by the eyes), the rest of the picture as it was: dark skin in a picture that is not dark."""
+    from artify_stream.face_mode.align import alignment, feathered_mask
+
+    size = 128
+    inverse = cv2.invertAffineTransform(alignment(eyes, size))
+    h, w = rgb.shape[:2]
+    mask = cv2.warpAffine(feathered_mask(size), inverse, (w, h), flags=cv2.INTER_LINEAR, borderValue=0.0)[..., None]
+    dark = darkened(rgb, gamma).astype(np.float32)
+    return np.clip(rgb + mask * (dark - rgb) + 0.5, 0, 255).astype(np.uint8)
+
+
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0)
 
@@ -284,8 +297,8 @@ class PhotoCrops(_SeededCrops):
     """Random crops and flips of the photos, as float tensors in [0, 1]; with `targets` (the same
     size as the photos), the same crop of each photo's target too. With `eyes` (per photo, None
     where no face) a `face_share` of the draws of a photo with a face is its aligned face crop. A
-    `darken_share` of the draws in `darken_scope` (all; of photos with a face; face crops only) is
-    `darkened`, photo and target alike, by a gamma in `darken_gamma`. The draws of a photo without a
+    `darken_share` of the draws in `darken_scope` (all; of photos with a face; face crops only; or only
+    the face in a photo with one) is `darkened`, photo and target alike, by a gamma in `darken_gamma`. The draws of a photo without a
     face (known only with `eyes`) are first resized by a factor from `scene_scale`."""
 
     def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int, targets: list[np.ndarray] | None = None,
@@ -313,8 +326,12 @@ class PhotoCrops(_SeededCrops):
         scene = self.eyes is not None and eyes is None
         if scene and self.scene_scale != (1.0, 1.0):
             images = _scaled(images, rng.uniform(*self.scene_scale), self.crop_size)
+        # The face is darkened where the eyes were found, before the crop; other scopes darken the crop.
+        if self.darken_share and self.darken_scope == "faces" and eyes is not None and rng.random() < self.darken_share:
+            gamma = rng.uniform(*self.darken_gamma)
+            images = [darkened_face(im, eyes, gamma) for im in images]
         crops = _face_crop(images, eyes, self.crop_size, rng) if face else _random_crop(images, self.crop_size, rng)
-        in_scope = {"all": True, "portraits": eyes is not None, "face-crops": face}[self.darken_scope]
+        in_scope = {"all": True, "portraits": eyes is not None, "face-crops": face, "faces": False}[self.darken_scope]
         if self.darken_share and in_scope and rng.random() < self.darken_share:
             gamma = rng.uniform(*self.darken_gamma)
             crops = [darkened(c, gamma) for c in crops]

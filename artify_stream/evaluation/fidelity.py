@@ -215,9 +215,16 @@ class FidelityFigures:
         if self.skin_groups:
             out["skin_error_worst"] = max(g["skin_error"] for g in self.skin_groups.values())
             out["skin_spread_ratio_worst"] = max(g["spread_ratio"] for g in self.skin_groups.values())
+            # Older figures (a card written before the per-group features) lack the last three.
+            if all("landmark_error" in g for g in self.skin_groups.values()):
+                out["landmark_error_worst_group"] = max(g["landmark_error"] for g in self.skin_groups.values())
+                out["identity_rank1_worst_group"] = min(g["identity_rank1"] for g in self.skin_groups.values())
             for group, g in self.skin_groups.items():
                 out[f"skin_error/{group}"] = g["skin_error"]
                 out[f"skin_spread_ratio/{group}"] = g["spread_ratio"]
+                for name in ("landmark_error", "identity_rank1", "faces_detected"):
+                    if name in g:
+                        out[f"{name}/{group}"] = g[name]
         return out
 
     def to_dict(self) -> dict:
@@ -258,12 +265,17 @@ def _face_figures(figures: FidelityFigures, photos: list[np.ndarray], outputs: l
     distances = [float(np.linalg.norm(o.descriptor - p.descriptor)) for p, o, _, _, _ in pairs]
     figures.identity_distance = float(np.mean(distances))
     probes = np.stack([o.descriptor for _, o, _, _, _ in pairs])
-    figures.identity_rank1 = rank1_share(gallery, probes, same_person(gallery))
-    figures.identity_rank1_photo = rank1_share(gallery, probes)
-    figures.landmark_error = float(np.mean([np.linalg.norm(o.landmarks - p.landmarks, axis=1).mean() / max(p.inter_ocular, 1.0)
-                                            for p, o, _, _, _ in pairs]))
-    groups: dict[str, list[tuple[float, float, float]]] = {}
-    for face, _, _, photo, output in pairs:
+    recognised = rank1_hits(gallery, probes, same_person(gallery))
+    figures.identity_rank1 = float(recognised.mean())
+    figures.identity_rank1_photo = float(rank1_hits(gallery, probes).mean())
+    landmark_errors = [float(np.linalg.norm(o.landmarks - p.landmarks, axis=1).mean() / max(p.inter_ocular, 1.0))
+                       for p, o, _, _, _ in pairs]
+    figures.landmark_error = float(np.mean(landmark_errors))
+    # Per skin-tone group: skin colour error, lightness spread (photo, output), and whether that
+    # group's faces keep their features (landmarks, identity, found at all): a model can keep the
+    # person on average and lose the eyes of the darkest faces only.
+    groups: dict[str, list[tuple[float, ...]]] = {}
+    for (face, _, detected, photo, output), hit, landmarks in zip(pairs, recognised, landmark_errors):
         mask = skin_mask(photo.shape[:2], face)
         if mask.sum() < 20:
             continue
@@ -272,13 +284,15 @@ def _face_figures(figures: FidelityFigures, photos: list[np.ndarray], outputs: l
         group = ita_group(ita_degrees(mean_in))
         error = float(ciede2000(mean_in[None], mean_out[None])[0])
         spread_in, spread_out = float(skin_in[:, 0].std()), float(skin_out[:, 0].std())
-        groups.setdefault(group, []).append((error, spread_in, spread_out))
+        groups.setdefault(group, []).append((error, spread_in, spread_out, landmarks, float(hit), float(detected)))
     for name, _ in ITA_GROUPS:
         if name in groups:
             rows = np.array(groups[name])
             figures.skin_groups[name] = {"count": len(rows), "skin_error": float(rows[:, 0].mean()),
                                          "spread_photo": float(rows[:, 1].mean()), "spread_output": float(rows[:, 2].mean()),
-                                         "spread_ratio": float(rows[:, 2].mean() / max(rows[:, 1].mean(), 1e-6))}
+                                         "spread_ratio": float(rows[:, 2].mean() / max(rows[:, 1].mean(), 1e-6)),
+                                         "landmark_error": float(rows[:, 3].mean()), "identity_rank1": float(rows[:, 4].mean()),
+                                         "faces_detected": float(rows[:, 5].mean())}
 
 
 #: dlib's recogniser: two faces whose descriptors are nearer than this are the same person (its docs).
@@ -290,11 +304,16 @@ def same_person(gallery: np.ndarray) -> np.ndarray:
     return np.linalg.norm(gallery[:, None, :] - gallery[None, :, :], axis=2) < SAME_PERSON
 
 
-def rank1_share(gallery: np.ndarray, probes: np.ndarray, same: np.ndarray | None = None) -> float:
-    """Share of probes (row i: the output of photo i) whose nearest gallery descriptor is row i's, or
-    with `same` (from `same_person`) any photo of the same person."""
+def rank1_hits(gallery: np.ndarray, probes: np.ndarray, same: np.ndarray | None = None) -> np.ndarray:
+    """Per probe (row i: the output of photo i): is its nearest gallery descriptor row i's, or with
+    `same` (from `same_person`) any photo of the same person."""
     distances = np.linalg.norm(probes[:, None, :] - gallery[None, :, :], axis=2)
     nearest = np.argmin(distances, axis=1)
     if same is None:
-        return float(np.mean(nearest == np.arange(len(probes))))
-    return float(np.mean(same[np.arange(len(probes)), nearest]))
+        return nearest == np.arange(len(probes))
+    return same[np.arange(len(probes)), nearest]
+
+
+def rank1_share(gallery: np.ndarray, probes: np.ndarray, same: np.ndarray | None = None) -> float:
+    """Share of `rank1_hits`."""
+    return float(np.mean(rank1_hits(gallery, probes, same)))

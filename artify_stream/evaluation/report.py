@@ -121,6 +121,9 @@ class EvaluationReport:
             "faces_detected": (targets.faces_detected_min, True, 0.1),
             "identity_rank1": (targets.identity_rank1_min, True, 0.1),
             "landmark_error": (targets.landmark_error_max, False, 0.02),
+            # Every skin tone keeps its features, not just the mean (a run lost the darkest faces' eyes
+            # at landmark error 0.048 overall, 0.062 in the brown-dark group).
+            "landmark_error_worst_group": (targets.landmark_error_max, False, 0.02),
             "skin_error_worst": (targets.skin_error_max, False, 2.0),
             "skin_spread_ratio_worst": (targets.skin_spread_ratio_max, False, 0.25),
         }

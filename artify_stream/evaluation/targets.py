@@ -23,7 +23,7 @@ class CartoonTargets:
     hue_kept_min: float = 0.9  # share of photos whose dominant hue survives
     faces_detected_min: float = 0.95  # share of photo faces dlib's detector finds in the output
     identity_rank1_min: float = 0.8  # output faces nearest (dlib's recogniser) to their own photo
-    landmark_error_max: float = 0.05  # 68-point error / inter-ocular distance
+    landmark_error_max: float = 0.05  # 68-point error / inter-ocular distance, overall and in every skin-tone group
     skin_error_max: float = 8.0  # CIEDE2000 of the mean skin colour, in every skin-tone group
     skin_spread_ratio_max: float = 1.0  # lightness spread over the skin, output / photo, in every group
 
@@ -33,6 +33,7 @@ class CartoonTargets:
                 f"faces kept >= {self.faces_kept_min:.0%}, checkerboard <= input + {self.checkerboard_excess_max}, "
                 f"flicker ratio <= {self.flicker_ratio_max}; fidelity: colour error <= {self.colour_error_max:g}, "
                 f"dominant hue kept >= {self.hue_kept_min:.0%}, faces detected >= {self.faces_detected_min:.0%}, "
-                f"identity rank-1 >= {self.identity_rank1_min:g}, landmark error <= {self.landmark_error_max:g}, "
+                f"identity rank-1 >= {self.identity_rank1_min:g}, landmark error <= {self.landmark_error_max:g} "
+                f"(overall and in every skin-tone group), "
                 f"skin colour error <= {self.skin_error_max:g} and skin lightness spread <= "
                 f"{self.skin_spread_ratio_max:g}x the photo's in every skin-tone group")

@@ -74,6 +74,33 @@ def test_identity_landmarks_and_skin_on_a_real_portrait(portrait):
     assert lost.colour_error > kept.colour_error
 
 
+@needs_dlib
+def test_each_skin_tone_group_says_whether_its_faces_keep_their_features(portrait):
+    """The portrait and a darkened copy fall in two skin-tone groups; wiping the darker face's
+    features shows in that group's landmark error and faces found, and in the report's worst-group
+    target, while the other group stays perfect."""
+    from artify_stream.evaluation import EvaluationSet, evaluate
+
+    dark = (portrait.astype(np.float32) * 0.4).astype(np.uint8)
+    x0, y0, x1, y1 = main_face(dark).box
+    wiped = dark.copy()
+    wiped[y0:y1, x0:x1] = cv2.GaussianBlur(dark[y0:y1, x0:x1], (0, 0), 6)
+    figures = fidelity_figures([portrait, dark], [portrait, wiped])
+    assert set(figures.skin_groups) == {"intermediate", "brown-dark"}
+    kept, lost = figures.skin_groups["intermediate"], figures.skin_groups["brown-dark"]
+    assert kept["landmark_error"] == 0 and kept["faces_detected"] == 1 and kept["identity_rank1"] == 1
+    assert lost["landmark_error"] > 0.05 and lost["faces_detected"] == 0
+    assert figures.summary()["landmark_error_worst_group"] == lost["landmark_error"]
+    import torch
+
+    data = EvaluationSet.load([portrait, dark], judge=None)
+    outputs = {portrait.tobytes(): portrait, dark.tobytes(): wiped}
+    report, _ = evaluate(lambda frames: torch.from_numpy(np.stack([outputs[f.tobytes()] for f in frames.numpy()])), data)
+    assert report.targets_met()["landmark_error_worst_group"] is False
+    same, _ = evaluate(lambda frames: frames.clone(), data)
+    assert same.targets_met()["landmark_error_worst_group"] is True
+
+
 def test_rank1_counts_outputs_nearest_their_own_photo():
     gallery = np.eye(3, 128, dtype=np.float32)  # three people's photos
     assert rank1_share(gallery, gallery + 0.1) == 1.0

@@ -208,6 +208,18 @@ def test_darken_scope_picks_which_draws_may_be_darkened():
     assert darkened_draws("portraits", 0.5)[0] == set(range(1, 40, 2))  # whole photos and face crops of the faces
     face_crops, plain = darkened_draws("face-crops", 0.5)
     assert face_crops == {i for i in range(40) if bool(plain[i].face)} and 0 < len(face_crops) < 20
+    assert darkened_draws("faces", 0.5)[0] == set(range(1, 40, 2))
+
+
+def test_face_darkening_darkens_the_face_and_leaves_the_rest_of_the_picture():
+    """`darken_scope=faces`: a grey portrait with a face found gets a darker face (eyes 32 px apart:
+    the face mode's ellipse round them) and the same corners and background."""
+    from trainer.data import darkened_face
+
+    grey = np.full((128, 128, 3), 180, np.uint8)
+    out = darkened_face(grey, np.array([[48.0, 56.0], [80.0, 56.0]], np.float32), 2.5).astype(int)
+    assert out[60, 64].mean() < 180 - 40  # between and below the eyes
+    assert (out[:8, :8] == 180).all() and (out[-8:, -8:] == 180).all() and (out[60, :4] == 180).all()
 
 
 def test_cartoon_families_come_from_file_names_and_weigh_alike(tmp_path):
