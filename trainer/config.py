@@ -213,6 +213,9 @@ class TrainConfig(RunConfigFile):
     # photos drawn so that every skin-tone group (ITA of the face, dlib) and the photos without a face
     # weigh alike: the kit has ten light-skinned sitters for every dark-skinned one
     balance_skin_tones: bool = False
+    # With balance_skin_tones: the photos without a face weigh this many times one skin-tone group
+    # (1: alike; the kit holds 26 scenes against 700 portraits).
+    scene_weight: float = 1.0
     # the critics' cartoons drawn so that every source family (the file name's first word) weighs alike:
     # the kit holds 840 avatar faces and 5 illustrated scenes, so the critics learn little of a drawn landscape
     balance_cartoon_families: bool = False
@@ -267,6 +270,7 @@ class TrainConfig(RunConfigFile):
                    "face_detail_weight", "face_spread_weight", "face_marks_weight", "face_steps_weight")
         checks.append((0.0 <= self.face_share <= 1.0, f"face_share must be in [0, 1], got {self.face_share}"))
         checks.append((0.0 <= self.darken_share <= 1.0, f"darken_share must be in [0, 1], got {self.darken_share}"))
+        checks.append((self.scene_weight > 0, f"scene_weight must be > 0, got {self.scene_weight}"))
         checks.append((len(self.darken_gamma) == 2 and 1.0 <= self.darken_gamma[0] <= self.darken_gamma[1],
                        f"darken_gamma must be (low, high) with 1 <= low <= high, got {self.darken_gamma}"))
         face_terms = (self.face_detail_weight, self.face_spread_weight, self.face_marks_weight, self.face_steps_weight)

@@ -173,14 +173,17 @@ def cached_per_photo(photos: list[np.ndarray], cache_dir: Path, compute) -> list
     return texts
 
 
-def skin_tone_weights(photos: list[np.ndarray], cache_dir: Path) -> tuple[list[float], dict[str, int]]:
-    """Sampling weights under which every skin-tone group, and the photos without a face, weigh alike
-    (the kit has ten light-skinned sitters for every dark-skinned one); cached per photo content."""
+def skin_tone_weights(photos: list[np.ndarray], cache_dir: Path, scene_weight: float = 1.0) -> tuple[list[float], dict[str, int]]:
+    """Sampling weights under which every skin-tone group weighs alike (the kit has ten light-skinned
+    sitters for every dark-skinned one), and the photos without a face `scene_weight` times one
+    group; cached per photo content."""
     from artify_stream.evaluation.fidelity import faces_problem
 
     if (problem := faces_problem()) is not None:
         raise InputError(f"balance_skin_tones needs dlib's face models: {problem}")
-    return balanced_weights(cached_per_photo(photos, cache_dir, skin_tone_group))
+    groups = cached_per_photo(photos, cache_dir, skin_tone_group)
+    weights, counts = balanced_weights(groups)
+    return [w * scene_weight if g == NO_FACE else w for w, g in zip(weights, groups)], counts
 
 
 def face_eyes(photos: list[np.ndarray], cache_dir: Path) -> list[np.ndarray | None]:

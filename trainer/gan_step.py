@@ -56,7 +56,8 @@ class Training(EpochRun):
                                     cfg.darken_share, cfg.darken_gamma, cfg.darken_scope, tuple(cfg.scene_scale))
         self.photo_weights = None
         if cfg.balance_skin_tones:
-            self.photo_weights, counts = skin_tone_weights(train_photos, self.paths.root / "cache" / "skin_tones")
+            self.photo_weights, counts = skin_tone_weights(train_photos, self.paths.root / "cache" / "skin_tones",
+                                                             cfg.scene_weight)
             self.dataset_sizes["skin_tone_groups"] = counts
         self.cartoon_set = CartoonCrops(cartoons, smoothed, cfg.crop_size, cfg.seed,
                                         cfg.darken_share if cfg.darken_cartoons else 0.0, cfg.darken_gamma)

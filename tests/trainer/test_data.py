@@ -121,6 +121,9 @@ def test_balanced_skin_tones_weigh_each_group_alike(tmp_path):
     assert weights[3] == pytest.approx(sum(weights[:3])) == pytest.approx(weights[4] + weights[5])
     assert len(list((tmp_path / "cache").iterdir())) == 6  # one cached group per photo, read back next time
     assert skin_tone_weights(photos, tmp_path / "cache") == (weights, counts)
+    # scene_weight: the pictures without a face weigh that many times one skin-tone group.
+    scenes_up, _ = skin_tone_weights(photos, tmp_path / "cache", scene_weight=2.5)
+    assert scenes_up[4] + scenes_up[5] == pytest.approx(2.5 * scenes_up[3]) and scenes_up[:4] == weights[:4]
 
 
 def test_a_share_of_draws_of_a_photo_with_a_face_is_its_aligned_face_crop():
