@@ -185,10 +185,7 @@ _FIDELITY_ROWS = (("colour error (CIEDE2000)", "colour_error", 0.0), ("dominant 
 
 def _group_cell(g: dict) -> str:
     """One skin-tone group's figures: skin colour error, lightness spread, and its faces' features kept."""
-    cell = f"{g['skin_error']:.1f} / {g['spread_ratio']:.2f}x"
-    if "landmark_error" in g:
-        cell += f" / {g['landmark_error']:.3f} / {g['identity_rank1']:.2f}"
-    return cell
+    return f"{g['skin_error']:.1f} / {g['spread_ratio']:.2f}x / {g['landmark_error']:.3f} / {g['identity_rank1']:.2f}"
 
 
 def evaluation_table(reports: dict, data) -> None:
@@ -305,4 +302,3 @@ def machine_table(report: dict) -> None:
     for row in rows:
         table.add_row(*(escape(str(cell)) for cell in row))
     Console(soft_wrap=True).print(table)
-

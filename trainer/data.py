@@ -260,7 +260,7 @@ def darkened_face(rgb: np.ndarray, eyes: np.ndarray, gamma: float) -> np.ndarray
     crop by the eyes), the rest of the picture as it was: dark skin in a picture that is not dark."""
     from artify_stream.face_mode.align import alignment, feathered_mask
 
-    size = 128
+    size = 128  # the mask's resolution in the canonical crop; warped to the picture's own size below
     inverse = cv2.invertAffineTransform(alignment(eyes, size))
     h, w = rgb.shape[:2]
     mask = cv2.warpAffine(feathered_mask(size), inverse, (w, h), flags=cv2.INTER_LINEAR, borderValue=0.0)[..., None]
@@ -301,8 +301,9 @@ class PhotoCrops(_SeededCrops):
     size as the photos), the same crop of each photo's target too. With `eyes` (per photo, None
     where no face) a `face_share` of the draws of a photo with a face is its aligned face crop. A
     `darken_share` of the draws in `darken_scope` (all; of photos with a face; face crops only; or only
-    the face in a photo with one) is `darkened`, photo and target alike, by a gamma in `darken_gamma`. The draws of a photo without a
-    face (known only with `eyes`) are first resized by a factor from `scene_scale`."""
+    the face in a photo with one) is `darkened`, photo and target alike, by a gamma in `darken_gamma`.
+    The draws of a photo without a face (known only with `eyes`) are first resized by a factor from
+    `scene_scale`."""
 
     def __init__(self, photos: list[np.ndarray], crop_size: int, seed: int, targets: list[np.ndarray] | None = None,
                  eyes: list[np.ndarray | None] | None = None, face_share: float = 0.0, darken_share: float = 0.0,

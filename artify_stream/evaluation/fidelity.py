@@ -215,16 +215,13 @@ class FidelityFigures:
         if self.skin_groups:
             out["skin_error_worst"] = max(g["skin_error"] for g in self.skin_groups.values())
             out["skin_spread_ratio_worst"] = max(g["spread_ratio"] for g in self.skin_groups.values())
-            # Older figures (a card written before the per-group features) lack the last three.
-            if all("landmark_error" in g for g in self.skin_groups.values()):
-                out["landmark_error_worst_group"] = max(g["landmark_error"] for g in self.skin_groups.values())
-                out["identity_rank1_worst_group"] = min(g["identity_rank1"] for g in self.skin_groups.values())
+            out["landmark_error_worst_group"] = max(g["landmark_error"] for g in self.skin_groups.values())
+            out["identity_rank1_worst_group"] = min(g["identity_rank1"] for g in self.skin_groups.values())
             for group, g in self.skin_groups.items():
                 out[f"skin_error/{group}"] = g["skin_error"]
                 out[f"skin_spread_ratio/{group}"] = g["spread_ratio"]
                 for name in ("landmark_error", "identity_rank1", "faces_detected"):
-                    if name in g:
-                        out[f"{name}/{group}"] = g[name]
+                    out[f"{name}/{group}"] = g[name]
         return out
 
     def to_dict(self) -> dict:
