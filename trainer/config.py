@@ -271,6 +271,8 @@ class TrainConfig(RunConfigFile):
         checks.append((0.0 <= self.face_share <= 1.0, f"face_share must be in [0, 1], got {self.face_share}"))
         checks.append((0.0 <= self.darken_share <= 1.0, f"darken_share must be in [0, 1], got {self.darken_share}"))
         checks.append((self.scene_weight > 0, f"scene_weight must be > 0, got {self.scene_weight}"))
+        checks.append((self.scene_weight == 1.0 or self.balance_skin_tones,
+                       "scene_weight weighs the photos without a face against the skin-tone groups: it needs balance_skin_tones"))
         checks.append((len(self.darken_gamma) == 2 and 1.0 <= self.darken_gamma[0] <= self.darken_gamma[1],
                        f"darken_gamma must be (low, high) with 1 <= low <= high, got {self.darken_gamma}"))
         face_terms = (self.face_detail_weight, self.face_spread_weight, self.face_marks_weight, self.face_steps_weight)

@@ -195,6 +195,9 @@ def test_darkening_settings_are_checked():
     with pytest.raises(ConfigError, match="darken_gamma"):
         TrainConfig(darken_gamma=(0.5, 2.0))  # would lighten
     assert TrainConfig(darken_share=0.3, darken_cartoons=True).darken_gamma == (1.5, 3.0)
+    with pytest.raises(ConfigError, match="needs balance_skin_tones"):
+        TrainConfig(scene_weight=2.5)  # would be ignored silently
+    assert TrainConfig(scene_weight=2.5, balance_skin_tones=True, face_share=0.5).scene_weight == 2.5
 
 
 def test_darken_scope_picks_which_draws_may_be_darkened():
