@@ -391,6 +391,7 @@ def main() -> None:
         stop = signals.stop_behind(exc)
         if stop is None:
             raise
+        signals.handled()
         console.print("interrupted")
         sys.exit(signals.stop_exit_code(stop))
     except SystemExit as done:  # Typer ends every command this way

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -18,19 +19,53 @@ _holding = 0
 _pending: int | None = None
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT). A class of our own, unlike KeyboardInterrupt, can be watched by weak reference."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered like Ctrl-C."""
 
 
-def _stop(signum: int) -> KeyboardInterrupt:
-    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-
-#: A stop that lands inside an import is sent again this often until the import is over. Raised
-#: there, it can be swallowed by an import callback that ignores exceptions (the Ctrl-C lost, the
-#: job going on: 7 of 111 tries during `import torch`), and inside a native library's import it is
-#: the likely cause of the one start-up Ctrl-C the suite saw end by abort (exit -6).
+#: A stop is sent again after this long when it was lost: raised inside an import (where it can be
+#: swallowed by an import callback that ignores exceptions: the Ctrl-C lost, the job going on, 7 of
+#: 111 tries during `import torch`; inside a native library's import it is the likely cause of the
+#: one start-up Ctrl-C the suite saw end by abort, exit -6) it waits until the import is over; raised
+#: and then dropped unhandled (a library callback that only prints "Exception ignored in ..."), it
+#: is raised again.
 REDELIVER_S = 0.02
+
+#: The stop last raised, watched until code that acts on it calls `handled`: if it is freed before
+#: that, something swallowed it, and it is sent again.
+_watched: weakref.ref | None = None
+
+
+def _send_again(signum: int) -> None:
+    timer = threading.Timer(REDELIVER_S, signal.pthread_kill, (threading.main_thread().ident, signum))
+    timer.daemon = True
+    try:
+        timer.start()
+    except RuntimeError:  # interpreter shutdown: nothing is left to stop
+        pass
+
+
+def _on_stop_lost(signum: int, ref: weakref.ref) -> None:
+    if ref is _watched:
+        _send_again(signum)
+
+
+def _stop(signum: int) -> KeyboardInterrupt:
+    global _watched
+    stop = Terminated() if signum == signal.SIGTERM else Interrupted()
+    _watched = weakref.ref(stop, lambda ref: _on_stop_lost(signum, ref))
+    return stop
+
+
+def handled() -> None:
+    """Code that acts on a stop (the CLI's edge, a pipeline finishing its file) says so: from here
+    on the stop is the caller's, and it is not sent again when it is freed."""
+    global _watched
+    _watched = None
 
 
 def _in_import(frame) -> bool:
@@ -49,9 +84,7 @@ def _on_signal(signum: int, frame) -> None:
         _pending = signum
         return
     if _in_import(frame):
-        timer = threading.Timer(REDELIVER_S, signal.pthread_kill, (threading.main_thread().ident, signum))
-        timer.daemon = True
-        timer.start()
+        _send_again(signum)
         return
     _pending = None
     raise _stop(signum)

@@ -42,6 +42,7 @@ from artify_stream.media_io import (CompleteGops, CopiedStreams, frame_slot, Enc
                                     open_input, open_output)
 from artify_stream.clip_plan import ClipPlan, plan_clip
 from artify_stream.frame_path import FrameBatcher, upright_picture
+from artify_stream import signals
 from artify_stream.output_slot import OutputSlot
 from artify_stream.stages import Stages
 from artify_stream.timeline import MonotonicClock
@@ -365,6 +366,7 @@ class VideoPipeline:
             self._stylize(decoded, stylized, plan.size, report)  # the engine runs on the calling thread
             writer.join()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by the CLI
+            signals.handled()  # ours now: not sent again as it is dropped here
             # Stop reading; the writer encodes what it holds and finishes the file (the
             # stylize stage has passed the end marker on as it unwound).
             report.interrupted = True

@@ -44,6 +44,7 @@ def command(*args, **kwargs):
             except (KeyboardInterrupt, Exception) as exc:
                 stop = signals.stop_behind(exc)
                 if stop is not None:
+                    signals.handled()
                     console.print("interrupted")
                     raise typer.Exit(signals.stop_exit_code(stop)) from None
                 if not isinstance(exc, ArtifyError) or os.environ.get(DEBUG_ENV):

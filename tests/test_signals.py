@@ -33,6 +33,7 @@ def test_sigterm_is_a_keyboard_interrupt_with_its_own_exit_code(monkeypatch):
             signal.raise_signal(signal.SIGTERM)
         assert isinstance(stop.value, KeyboardInterrupt) and signals.stop_exit_code(stop.value) == 143
     finally:
+        signals.handled()  # the test acted on the stop: not sent again when pytest drops it
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous)
 
@@ -78,13 +79,15 @@ def test_a_stop_landing_inside_a_queue_put_lets_the_put_finish_and_the_queue_sta
     signals.install()
     try:
         stages, q = Stages(), StoppedMidPut(maxsize=4)
-        with pytest.raises(signals.Terminated):
+        with pytest.raises(signals.Terminated) as stopped:  # held until `handled` below, as the CLI holds it
             stages.put(q, "frame")
+        assert isinstance(stopped.value, KeyboardInterrupt)
         assert q.get_nowait() == "frame"  # the put finished
         queue.Queue.put(q, END, timeout=1)  # and nothing holds the lock: the end marker goes on
         assert q.get_nowait() is END
         assert signals.stop_exit_code() == 143
     finally:
+        signals.handled()  # the test acted on the stop: not sent again when pytest drops it
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous)
 
@@ -108,14 +111,17 @@ def test_a_stop_landing_inside_an_import_takes_effect_once_the_import_is_over(tm
         "    pass\n"
         "(here / 'import-finished').touch()\n")
     program = (
-        "import sys\n"
+        "import sys, time\n"
         "from artify_stream import signals\n"
         "signals.install()\n"
         "try:\n"
         "    import slow_module\n"
-        "    while True:\n"
+        "    deadline = time.monotonic() + 60\n"  # (ends by itself should the test die)
+        "    while time.monotonic() < deadline:\n"
         "        pass\n"  # the stop must still come, after the import
+        "    sys.exit(0)\n"
         "except KeyboardInterrupt:\n"
+        "    signals.handled()\n"
         "    sys.exit(130)\n")
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen([sys.executable, "-c", program], cwd=tmp_path,
@@ -127,3 +133,48 @@ def test_a_stop_landing_inside_an_import_takes_effect_once_the_import_is_over(tm
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
     assert (tmp_path / "import-finished").exists()  # the import was not cut in the middle
+
+
+def test_a_stop_that_a_library_swallows_is_sent_again_until_something_acts_on_it(tmp_path):
+    """The suite saw a Ctrl-C at start-up printed as "Exception ignored in: 'Path'" and the job then
+    ran to its end: raised inside a callback whose errors are only printed, the stop was dropped.
+    Here the callback is a `__del__` (Python prints and drops what it raises): the stop is sent again
+    once dropped, and the program ends as a stop (130) instead of running on."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    program = (
+        "import pathlib, sys, time\n"
+        "from artify_stream import signals\n"
+        "here = pathlib.Path.cwd()\n"
+        "class Swallowing:\n"
+        "    def __del__(self):\n"
+        "        (here / 'callback-started').touch()\n"
+        "        deadline = time.monotonic() + 30\n"
+        "        while time.monotonic() < deadline:\n"
+        "            pass\n"
+        "signals.install()\n"
+        "try:\n"
+        "    Swallowing()\n"  # freed at once: __del__ runs, the stop lands in it and is dropped
+        "    (here / 'went-on').touch()\n"
+        "    deadline = time.monotonic() + 30\n"
+        "    while time.monotonic() < deadline:\n"
+        "        pass\n"
+        "    sys.exit(0)\n"
+        "except KeyboardInterrupt:\n"
+        "    signals.handled()\n"
+        "    sys.exit(130)\n")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", program], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "callback-started").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the callback never ran"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "Exception ignored in" in err  # the first delivery was swallowed, as in the suite
+    assert (tmp_path / "went-on").exists()  # and the program went on past the callback
+    assert proc.returncode == 130, err[-2000:]  # but the stop came again and ended it
