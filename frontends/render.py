@@ -138,6 +138,8 @@ Each figure is the mean over the photos, for the input and the output:
   (pooled head, {JUDGE_SIZE} px), fitted on the data kit and validated on cartoon styles it never saw
   (`artify fit-judge`; the bundled judge's validation is in its file). Also the share called cartoons.
 
+- P(cartoon) of the photos with a face and without one (dlib), apart, where the set holds both.
+
 - KID to cartoons / to photos: kernel inception distance (cubic kernel) of the outputs' features
   to the kit's cartoons and photos, whose features the judge file carries. A cartoon is nearer the cartoons.
 
@@ -201,6 +203,11 @@ def evaluation_table(reports: dict, data) -> None:
                  ("called cartoons", "judge_cartoon_share", lambda r: r.judge["cartoon_share"]),
                  ("KID to cartoons", "judge_kid_cartoons", lambda r: r.judge["kid_cartoons"]),
                  ("KID to photos", "judge_kid_photos", lambda r: r.judge["kid_photos"])]
+        if "p_cartoon_scenes" in first.judge:
+            rows += [("P(cartoon), photos with a face", "judge_p_cartoon_portraits",
+                      lambda r: r.judge.get("p_cartoon_portraits", float("nan"))),
+                     ("P(cartoon), photos without one", "judge_p_cartoon_scenes",
+                      lambda r: r.judge.get("p_cartoon_scenes", float("nan")))]
     rows += [("faces kept", None, lambda r: r.face_share if r.face_share is not None else float("nan")),
              ("face lightness shift (L*)", None, lambda r: r.face_lightness_shift),
              ("edge F1", None, lambda r: r.edge_f1), ("colours / 1000 px", "colours_per_kpx", None),

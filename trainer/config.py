@@ -240,6 +240,10 @@ class TrainConfig(RunConfigFile):
     video_frame_step: int = 10  # every n-th frame of a cartoon video is a sample
     sample_count: int = 4  # validation photos in the per-epoch sample grid
     validation_photos: int = 32  # held back from training, evaluated every epoch
+    # the validation photos drawn alike from each skin-tone group and the photos without a face (dlib),
+    # so that the epoch pick sees scenes and dark skin: 32 drawn at random from the kit hold about one
+    # scene, and the pick cannot tell a run that lost the scenes (each group keeps at least half its photos)
+    balance_validation: bool = False
     eval_size: int = 256  # long side of validation photos and clip frames when evaluated
 
     def __post_init__(self) -> None:

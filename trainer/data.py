@@ -173,15 +173,20 @@ def cached_per_photo(photos: list[np.ndarray], cache_dir: Path, compute) -> list
     return texts
 
 
+def skin_tone_groups(photos: list[np.ndarray], cache_dir: Path, setting: str) -> list[str]:
+    """Each photo's `skin_tone_group`, cached per photo content; `setting` names what needs them."""
+    from artify_stream.evaluation.fidelity import faces_problem
+
+    if (problem := faces_problem()) is not None:
+        raise InputError(f"{setting} needs dlib's face models: {problem}")
+    return cached_per_photo(photos, cache_dir, skin_tone_group)
+
+
 def skin_tone_weights(photos: list[np.ndarray], cache_dir: Path, scene_weight: float = 1.0) -> tuple[list[float], dict[str, int]]:
     """Sampling weights under which every skin-tone group weighs alike (the kit has ten light-skinned
     sitters for every dark-skinned one), and the photos without a face `scene_weight` times one
     group; cached per photo content."""
-    from artify_stream.evaluation.fidelity import faces_problem
-
-    if (problem := faces_problem()) is not None:
-        raise InputError(f"balance_skin_tones needs dlib's face models: {problem}")
-    groups = cached_per_photo(photos, cache_dir, skin_tone_group)
+    groups = skin_tone_groups(photos, cache_dir, "balance_skin_tones")
     weights, counts = balanced_weights(groups)
     return [w * scene_weight if g == NO_FACE else w for w, g in zip(weights, groups)], counts
 
@@ -376,12 +381,26 @@ def load_photos(root: Path) -> tuple[list[Path], list[np.ndarray]]:
     return read_images(find_images(root), "photo", root)
 
 
-def split_photos(count: int, validation: int, batch: int, seed: int, root: Path) -> tuple[list[int], list[int]]:
-    """A seeded split into (train, validation) indices; the validation photos never train."""
+def split_photos(count: int, validation: int, batch: int, seed: int, root: Path,
+                 groups: list[str] | None = None) -> tuple[list[int], list[int]]:
+    """A seeded split into (train, validation) indices; the validation photos never train. With
+    `groups` (one per photo), the validation photos are drawn in turn from each group, none giving
+    up more than half its photos, so that a small group (scenes, dark skin) is seen by the pick."""
     if count < validation + batch:
         raise InputError(
             f"{root}: {count} usable photos, fewer than {validation} held back for validation plus one batch of {batch}"
         )
-    order = np.random.default_rng([seed, 0x5EED]).permutation(count)
-    return sorted(order[validation:].tolist()), sorted(order[:validation].tolist())
-
+    rng = np.random.default_rng([seed, 0x5EED])
+    if groups is None:
+        order = rng.permutation(count)
+        return sorted(order[validation:].tolist()), sorted(order[:validation].tolist())
+    members = {g: rng.permutation([i for i, h in enumerate(groups) if h == g]).tolist() for g in sorted(set(groups))}
+    givable = {g: m[: len(m) // 2] for g, m in members.items()}
+    held: list[int] = []
+    for turn in range(max(map(len, givable.values()), default=0)):
+        held += [m[turn] for m in givable.values() if turn < len(m)][: validation - len(held)]
+    if len(held) < validation:
+        raise InputError(f"{root}: {count} usable photos in {len(members)} groups cannot give {validation} "
+                         "validation photos while each group keeps half its photos; lower validation_photos")
+    chosen = set(held)
+    return [i for i in range(count) if i not in chosen], sorted(held)

@@ -37,6 +37,7 @@ class DistillConfig(RunConfigFile):
     seed: int = 0
     workers: int = 0
     validation_photos: int = 32
+    balance_validation: bool = False  # as TrainConfig's: scenes and every skin tone in the validation set
     eval_size: int = 256
     sample_count: int = 4
 

@@ -22,12 +22,13 @@ from artify_stream.atomic import atomic_path
 from artify_stream.errors import ConfigError
 from artify_stream.evaluation import EvaluationSet, evaluate
 from artify_stream.evaluation.inputs import evaluation_image
+from artify_stream.evaluation.report import square_tile
 from artify_stream.generator import Generator
 from artify_stream.model_file import save_model_file
 from artify_stream.devices import cpu_has_bf16
 from artify_stream.fused import FusedStylizer
 from trainer.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
-from trainer.data import load_photos, split_photos
+from trainer.data import load_photos, skin_tone_groups, split_photos
 from trainer.distributed import (Distributed, data_parallel_wrapper, end_process_group, start_process_group, training_device,
                                  wait_for_every_rank)
 from trainer.monitor import SilentProgress, TrainingLog, sample_grid, save_grid
@@ -134,10 +135,14 @@ class EpochRun:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         photo_paths, photos = load_photos(self.photos_dir)
+        groups = (skin_tone_groups(photos, self.paths.root / "cache" / "skin_tones", "balance_validation")
+                  if cfg.balance_validation else None)
         train_idx, val_idx = split_photos(len(photos), cfg.validation_photos, cfg.batch_size * self.dist.world_size,
-                                          cfg.seed, self.photos_dir)
+                                          cfg.seed, self.photos_dir, groups)
         self.split = {"train": [str(photo_paths[i]) for i in train_idx], "validation": [str(photo_paths[i]) for i in val_idx]}
         self.dataset_sizes = {"photos": len(train_idx), "validation_photos": len(val_idx)}
+        if groups is not None:
+            self.dataset_sizes["validation_groups"] = {g: sum(groups[i] == g for i in val_idx) for g in sorted(set(groups))}
         if self.dist.is_main:
             val_images = [evaluation_image(photos[i], cfg.eval_size) for i in val_idx]
             self.eval_set = EvaluationSet.load(val_images, self.eval_clips, clip_frames=32, clip_long_side=cfg.eval_size)
@@ -250,9 +255,12 @@ class EpochRun:
             report, outputs = evaluate(lambda frames: stylizer(frames.to(self.device)), self.eval_set, keep_outputs=True)
         generator.train()
         n = min(self.config.sample_count, len(self.eval_set.photos))
-        photos = torch.stack([torch.from_numpy(p).permute(2, 0, 1) for p in self.eval_set.photos[:n]]).float() / 255
-        styled = torch.stack([torch.from_numpy(o).permute(2, 0, 1) for o in outputs["photos"][:n]]).float() / 255
-        return report.summary(), sample_grid(photos, styled)
+        tile = self.config.eval_size  # photos of any shape, each cell the same square (centre crop)
+
+        def cells(images: list[np.ndarray]) -> torch.Tensor:
+            return torch.stack([torch.from_numpy(square_tile(i, tile)).permute(2, 0, 1) for i in images[:n]]).float() / 255
+
+        return report.summary(), sample_grid(cells(self.eval_set.photos), cells(outputs["photos"]))
 
     def _best_epoch(self, records: list[dict]) -> int | None:
         return best_epoch(records, self.first_ranked_epoch)

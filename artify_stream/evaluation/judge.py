@@ -71,10 +71,16 @@ class JudgeFigures:
     cartoon_share: float  # share of images called cartoons (p > 0.5)
     kid_cartoons: float
     kid_photos: float
+    # The mean over the images without a face and over those with one, where a set holds both: a
+    # model can be judged a cartoon on the faces that fill most sets and not on the scenes.
+    p_cartoon_scenes: float | None = None
+    p_cartoon_portraits: float | None = None
 
     def to_dict(self) -> dict[str, float]:
+        kinds = {k: v for k, v in (("p_cartoon_scenes", self.p_cartoon_scenes),
+                                   ("p_cartoon_portraits", self.p_cartoon_portraits)) if v is not None}
         return {"p_cartoon": self.p_cartoon, "cartoon_share": self.cartoon_share,
-                "kid_cartoons": self.kid_cartoons, "kid_photos": self.kid_photos}
+                "kid_cartoons": self.kid_cartoons, "kid_photos": self.kid_photos, **kinds}
 
 
 class CartoonJudge:
@@ -122,11 +128,16 @@ class CartoonJudge:
     def p_cartoon(self, images: list[np.ndarray]) -> np.ndarray:
         return self.probabilities(self.features(images))
 
-    def judge(self, images: list[np.ndarray]) -> JudgeFigures:
+    def judge(self, images: list[np.ndarray], shows_face: list[bool] | None = None) -> JudgeFigures:
+        """`shows_face` (one per image): also the means over the scenes and the portraits, if both are there."""
         features = self.features(images)
         p = self.probabilities(features)
-        return JudgeFigures(float(p.mean()), float((p > 0.5).mean()),
-                            kid(features, self.ref_cartoons), kid(features, self.ref_photos))
+        figures = JudgeFigures(float(p.mean()), float((p > 0.5).mean()),
+                               kid(features, self.ref_cartoons), kid(features, self.ref_photos))
+        if shows_face is not None and 0 < sum(shows_face) < len(shows_face):
+            face = np.asarray(shows_face, dtype=bool)
+            figures.p_cartoon_scenes, figures.p_cartoon_portraits = float(p[~face].mean()), float(p[face].mean())
+        return figures
 
 
 @lru_cache(maxsize=4)

@@ -20,7 +20,7 @@ from artify_stream.atomic import atomic_path
 from artify_stream.errors import OutputError
 from artify_stream.evaluation.faces import face_figures
 from artify_stream.evaluation.face_mode_figures import FaceModeFigures
-from artify_stream.evaluation.fidelity import FidelityFigures, fidelity_figures
+from artify_stream.evaluation.fidelity import FidelityFigures, faces_problem, fidelity_figures, main_face
 from artify_stream.evaluation.targets import CartoonTargets
 from artify_stream.evaluation.flicker import ClipMotion, read_clip_frames
 from artify_stream.evaluation.judge import CartoonJudge, load_judge
@@ -100,6 +100,9 @@ class EvaluationReport:
         margins = {}
         if self.judge:
             margins["p_cartoon"] = (self.judge["p_cartoon"] - targets.p_cartoon_min) / 0.1
+            if "p_cartoon_scenes" in self.judge:  # the scenes drawn too, not only the faces most sets hold
+                worst = min(self.judge["p_cartoon_scenes"], self.judge["p_cartoon_portraits"])
+                margins["p_cartoon_worst_kind"] = (worst - targets.p_cartoon_min) / 0.1
             kc, kp = self.judge["kid_cartoons"], self.judge["kid_photos"]
             margins["kid"] = (kp - kc) / max(abs(kp) + abs(kc), 1e-9) * 2  # >0: closer to the cartoons
         margins["edge_f1"] = (self.edge_f1 - targets.edge_f1_min) / 0.5
@@ -214,11 +217,19 @@ class EvaluationSet:
     judge: CartoonJudge | None = None  # None: the figures that need it are left out
     fidelity_faces: bool = True  # the face figures of fidelity.py (when dlib's models are installed)
     _input_judge: dict | None = field(default=None, repr=False)
+    _shows_face: list[bool] | None = field(default=None, repr=False)
 
     def input_judge(self) -> dict[str, float]:
         if self._input_judge is None:
-            self._input_judge = self.judge.judge(self.photos).to_dict() if self.judge else {}
+            self._input_judge = self.judge.judge(self.photos, self.shows_face()).to_dict() if self.judge else {}
         return self._input_judge
+
+    def shows_face(self) -> list[bool] | None:
+        """Which photos show a face (dlib's detector, as the fidelity figures look), worked out once;
+        None without dlib's models or the face figures."""
+        if self._shows_face is None and self.fidelity_faces and faces_problem() is None:
+            self._shows_face = [main_face(np.ascontiguousarray(p)) is not None for p in self.photos]
+        return self._shows_face
 
     @classmethod
     def load(cls, photos: list[np.ndarray], clip_paths: list[Path] = (), clip_frames: int = 48,
@@ -247,7 +258,7 @@ def evaluate(stylizer: Stylizer, data: EvaluationSet, keep_outputs: bool = False
         if keep_outputs:
             clip_outputs[name] = stylized
     faces = face_figures(data.photos, outputs)
-    judged = data.judge.judge(outputs).to_dict() if data.judge else {}
+    judged = data.judge.judge(outputs, data.shows_face()).to_dict() if data.judge else {}
     report = EvaluationReport(len(data.photos), means_in, means_out, f1, clips, judged, data.input_judge(),
                               data.judge.cartoon_stats if data.judge else {}, faces.found, faces.kept,
                               faces.lightness_shift, faces.colour_shift,

@@ -12,7 +12,7 @@ class CartoonTargets:
     The look is judged by a photo-vs-cartoon classifier and by distances to the kit's cartoons and
     photos (`judge.py`), not by ratios to the input that smoothing alone can meet."""
 
-    p_cartoon_min: float = 0.9  # mean P(cartoon) of the outputs
+    p_cartoon_min: float = 0.9  # mean P(cartoon) of the outputs (and of the scenes and the portraits apart, in a set with both)
     kid_closer_to_cartoons: bool = True  # KID to the cartoons below KID to the photos
     edge_f1_min: float = 0.5
     faces_kept_min: float = 0.9  # share of the input's detected faces still detected
@@ -29,7 +29,8 @@ class CartoonTargets:
 
     def describe(self) -> str:
         """One line, for --help and the README."""
-        return (f"P(cartoon) >= {self.p_cartoon_min}, KID to cartoons < KID to photos, edge F1 >= {self.edge_f1_min}, "
+        return (f"P(cartoon) >= {self.p_cartoon_min} (overall, and on the photos with and without a face apart "
+                f"where a set holds both), KID to cartoons < KID to photos, edge F1 >= {self.edge_f1_min}, "
                 f"faces kept >= {self.faces_kept_min:.0%}, checkerboard <= input + {self.checkerboard_excess_max}, "
                 f"flicker ratio <= {self.flicker_ratio_max}; fidelity: colour error <= {self.colour_error_max:g}, "
                 f"dominant hue kept >= {self.hue_kept_min:.0%}, faces detected >= {self.faces_detected_min:.0%}, "

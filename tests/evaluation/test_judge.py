@@ -10,6 +10,7 @@ import pytest
 
 from artify_stream.errors import InputError
 from artify_stream.evaluation.faces import detect_faces, faces_kept
+from artify_stream.evaluation.fidelity import faces_problem
 from artify_stream.evaluation.judge import CartoonJudge, kid, load_judge
 from artify_stream.image_files import read_image
 
@@ -106,3 +107,25 @@ def test_fit_judge_writes_a_loadable_judge_validated_per_style(tmp_path: Path):
     assert {"dicebear-micah", "twemoji"} <= set(validation["leave_one_style_out"])
     judge = CartoonJudge.load(out)
     assert judge.p_cartoon([drawing(99)])[0] > judge.p_cartoon([read_image(tmp_path / "p" / "photo-000.png").rgb])[0]
+
+
+@pytest.mark.skipif(faces_problem() is not None, reason=str(faces_problem()))
+def test_a_model_that_draws_the_faces_but_not_the_scenes_misses_the_worst_kind_target():
+    """Most evaluation sets are faces: a model judged a cartoon on the faces and a photo on the
+    scenes still reaches a fair mean. The photos with and without a face (dlib) are judged apart."""
+    import torch
+
+    from artify_stream.evaluation import EvaluationSet, evaluate
+
+    cat, astronaut = photos()
+    data = EvaluationSet.load([astronaut, astronaut[:, ::-1].copy(), cat])
+    assert data.shows_face() == [True, True, False]
+    drawn = [cv2.resize(drawing(seed), astronaut.shape[1::-1]) for seed in (0, 1)]
+    faces_drawn = {astronaut.tobytes(): drawn[0], astronaut[:, ::-1].tobytes(): drawn[1], cat.tobytes(): cat}
+    report, _ = evaluate(lambda frames: torch.from_numpy(np.stack([faces_drawn[f.tobytes()] for f in frames.numpy()])), data)
+    assert report.judge["p_cartoon_portraits"] > 0.8 and report.judge["p_cartoon_scenes"] < 0.2
+    assert report.targets_met()["p_cartoon_worst_kind"] is False
+    assert report.summary()["p_cartoon_scenes"] == report.judge["p_cartoon_scenes"]
+    assert report.to_dict()["input"]["judge_p_cartoon_scenes"] < 0.2  # the photos themselves, judged alike
+    faces_only, _ = evaluate(lambda frames: frames.clone(), EvaluationSet.load([astronaut, astronaut[:, ::-1].copy()]))
+    assert "p_cartoon_scenes" not in faces_only.judge and "p_cartoon_worst_kind" not in faces_only.targets_met()

@@ -101,6 +101,21 @@ def test_validation_split_is_seeded_disjoint_and_needs_enough_photos(tmp_path):
         split_photos(39, 32, 8, seed=0, root=tmp_path)
 
 
+def test_a_balanced_validation_split_holds_the_small_groups_and_leaves_each_half_to_train_on(tmp_path):
+    """32 drawn at random from the kit hold about one of its 26 scenes; drawn in turn from each group,
+    the pick sees scenes and dark skin, and no group gives up more than half its photos."""
+    groups = ["light"] * 60 + ["no face"] * 6 + ["brown-dark"] * 10 + ["tan"] * 2
+    train, val = split_photos(len(groups), 12, 4, seed=0, root=tmp_path, groups=groups)
+    held = [groups[i] for i in val]
+    assert len(val) == 12 and not set(train) & set(val) and len(train) + len(val) == len(groups)
+    assert held.count("no face") == 3 and held.count("brown-dark") == 4 and held.count("tan") == 1  # half of 6, 4 in turn, half of 2
+    assert (train, val) == split_photos(len(groups), 12, 4, seed=0, root=tmp_path, groups=groups)
+    random_val = split_photos(len(groups), 12, 4, seed=0, root=tmp_path)[1]
+    assert [groups[i] for i in random_val].count("light") > held.count("light")
+    with pytest.raises(InputError, match="half its photos"):
+        split_photos(len(groups), 42, 4, seed=0, root=tmp_path, groups=groups)  # 30 + 3 + 5 + 1 = 39 can be given
+
+
 def test_balanced_skin_tones_weigh_each_group_alike(tmp_path):
     """Three photos of one light-skinned face, one darkened copy and two pictures without a face: the
     lone dark-skinned photo is drawn as often as the three light ones together (dlib's real models)."""
