@@ -36,7 +36,7 @@ from frontends.jobs import training_job  # noqa: E402
 from frontends.options import (  # noqa: E402
     app, command, Preset, DistillPreset, Baseline, ModelOpt, EngineOpt, PrecisionOpt,
     DeviceOpt, EngineCacheOpt, KeepColoursOpt, FacesOpt, FaceModelOpt, EngineFileOpt, JsonOpt, PhotosOpt,
-    OutRunOpt, SetOpt, EvalClipOpt, TrainPrecisionOpt, ResumeOpt, DryRunOpt)
+    OutRunOpt, SetOpt, EvalClipOpt, EvalPhotosOpt, TrainPrecisionOpt, ResumeOpt, DryRunOpt)
 from frontends.render import console, say  # noqa: E402
 from frontends.webapp.config import AppConfig  # noqa: E402
 from trainer.config import PRESETS  # noqa: E402
@@ -60,6 +60,7 @@ def train(
     base_width: Annotated[Optional[int], typer.Option(min=1)] = None,
     setting: SetOpt = None,
     eval_clip: EvalClipOpt = None,
+    eval_photos: EvalPhotosOpt = None,
     vgg_weights: Annotated[Optional[Path], typer.Option(help="torchvision VGG-16 state dict (for --set backbone=vgg16).")] = None,
     content_weights: Annotated[Optional[Path], typer.Option(help="EfficientNet-Lite0 state dict (default: the one its package ships).")] = None,
     precision: TrainPrecisionOpt = None,
@@ -83,7 +84,7 @@ def train(
 
         weights = vgg_weights if config.backbone == "vgg16" else content_weights
         return Training(config, photos, cartoons, out, content_weights=weights, device=device, command=command_line,
-                        progress=progress, eval_clips=eval_clip or [])
+                        progress=progress, eval_clips=eval_clip or [], eval_photos=eval_photos)
 
     training_job(PRESETS[preset.value], options, setting, dry_run, build_run, resume)
 
@@ -100,6 +101,7 @@ def distill(
     residual_blocks: Annotated[Optional[int], typer.Option(min=0, help="Student residual blocks.")] = None,
     setting: SetOpt = None,
     eval_clip: EvalClipOpt = None,
+    eval_photos: EvalPhotosOpt = None,
     precision: TrainPrecisionOpt = None,
     device: DeviceOpt = "auto",
     resume: ResumeOpt = False,
@@ -115,7 +117,7 @@ def distill(
         from trainer.distill import Distillation
 
         return Distillation(config, teacher, photos, out, clips=clips, device=device, command=command_line,
-                            progress=progress, eval_clips=eval_clip or [])
+                            progress=progress, eval_clips=eval_clip or [], eval_photos=eval_photos)
 
     training_job(DISTILL_PRESETS[preset.value], options, setting, dry_run, build_run, resume)
 

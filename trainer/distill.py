@@ -53,8 +53,9 @@ class Distillation(EpochRun):
 
     def __init__(self, config: DistillConfig, teacher: str | Path, photos: Path, run_dir: Path,
                  clips: Path | None = None, device: str | None = None, command: str = "", progress=None,
-                 eval_clips: list[Path] = (), content_weights: Path | None = None) -> None:
-        super().__init__(config, photos, run_dir, device, command, progress, eval_clips)
+                 eval_clips: list[Path] = (), content_weights: Path | None = None,
+                 eval_photos: Path | None = None) -> None:
+        super().__init__(config, photos, run_dir, device, command, progress, eval_clips, eval_photos)
         self.teacher_file: ModelFile = load_model_file(resolve_model_path(teacher))
         self.clips = Path(clips) if clips else None
         self.content_weights = content_weights

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from artify_stream.atomic import atomic_path
-from artify_stream.errors import ConfigError
+from artify_stream.errors import ConfigError, InputError
 from artify_stream.evaluation import EvaluationSet, evaluate
-from artify_stream.evaluation.inputs import evaluation_image
+from artify_stream.evaluation.inputs import evaluation_image, load_photos as load_eval_photos
 from artify_stream.evaluation.report import square_tile
 from artify_stream.generator import Generator
 from artify_stream.model_file import save_model_file
@@ -58,7 +58,7 @@ class EpochRun:
     """
 
     def __init__(self, config, photos: Path, run_dir: Path, device: str | None = None, command: str = "",
-                 progress=None, eval_clips: list[Path] = ()) -> None:
+                 progress=None, eval_clips: list[Path] = (), eval_photos: Path | None = None) -> None:
         self.config = config
         self.paths = RunPaths(Path(run_dir))
         self.dist = Distributed.from_env()
@@ -68,6 +68,7 @@ class EpochRun:
         self.progress = progress if (progress is not None and self.dist.is_main) else SilentProgress()
         self.photos_dir = Path(photos)
         self.eval_clips = [Path(p) for p in eval_clips]
+        self.eval_photos = Path(eval_photos) if eval_photos else None
 
     # ---- what a subclass provides ----------------------------------------------------------
     first_ranked_epoch = 0  # epochs up to this one are never shipped (CartoonGAN's init phase)
@@ -143,8 +144,17 @@ class EpochRun:
         self.dataset_sizes = {"photos": len(train_idx), "validation_photos": len(val_idx)}
         if groups is not None:
             self.dataset_sizes["validation_groups"] = {g: sum(groups[i] == g for i in val_idx) for g in sorted(set(groups))}
+        val_images = [evaluation_image(photos[i], cfg.eval_size) for i in val_idx]
+        if self.eval_photos is not None:  # more photos to pick by, never trained on
+            extra_paths, extra = load_eval_photos(self.eval_photos, long_side=cfg.eval_size)
+            training = {photo_paths[i].resolve() for i in train_idx}
+            if clash := [p for p in extra_paths if p.resolve() in training]:
+                raise InputError(f"{self.eval_photos}: {clash[0]} is also a training photo under {self.photos_dir}; "
+                                 "evaluation photos must be ones the run never trains on")
+            val_images += extra
+            self.split["evaluation_photos"] = [str(p) for p in extra_paths]
+            self.dataset_sizes["evaluation_photos"] = len(extra)
         if self.dist.is_main:
-            val_images = [evaluation_image(photos[i], cfg.eval_size) for i in val_idx]
             self.eval_set = EvaluationSet.load(val_images, self.eval_clips, clip_frames=32, clip_long_side=cfg.eval_size)
         self.wrap = data_parallel_wrapper(self.dist, self.device)
         torch.manual_seed(cfg.seed)  # G's initial weights depend on the seed alone, not on the evaluation set

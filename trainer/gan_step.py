@@ -33,8 +33,8 @@ class Training(EpochRun):
 
     def __init__(self, config: TrainConfig, photos: Path, cartoons: Path, run_dir: Path,
                  content_weights: Path | None = None, device: str | None = None, command: str = "", progress=None,
-                 eval_clips: list[Path] = ()) -> None:
-        super().__init__(config, photos, run_dir, device, command, progress, eval_clips)
+                 eval_clips: list[Path] = (), eval_photos: Path | None = None) -> None:
+        super().__init__(config, photos, run_dir, device, command, progress, eval_clips, eval_photos)
         self.cartoons_src = Path(cartoons)
         self.content_weights = content_weights
         self.first_ranked_epoch = config.first_ranked_epoch

@@ -1,6 +1,7 @@
 """A few real training steps on tiny generated images."""
 
 import json
+from dataclasses import replace
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from artify_stream.errors import ConfigError
+from artify_stream.errors import ConfigError, InputError
 from artify_stream.evaluation.fidelity import faces_problem
 from artify_stream.model_file import load_model_file
 from trainer.config import PRESETS, TrainConfig, preset
@@ -83,6 +84,26 @@ def test_a_balanced_validation_set_holds_portraits_and_scenes_alike(data, tmp_pa
     assert groups["no face"] == 1 and sum(groups.values()) == 2
 
 
+def test_evaluation_photos_join_every_epochs_figures_and_must_not_be_training_photos(data, tmp_path):
+    """A user's own frames (the kit's scenes are close-ups; the scenes a user cares about may not be)
+    are judged every epoch beside the held-back split, so the pick sees them; never trained on."""
+    photos, cartoons = data
+    extra = write_pictures(tmp_path / "mine", 3, size=(36, 44), seed=90)
+    run = tmp_path / "run"
+    records = Training(FAST.with_overrides(epochs=1, init_epochs=0), photos, cartoons, run, eval_photos=tmp_path / "mine").run()
+    split = json.loads((run / "split.json").read_text())
+    assert split["evaluation_photos"] == [str(p) for p in extra] and not set(split["train"]) & set(split["evaluation_photos"])
+    assert load_model_file(run / "model.safetensors").metadata["dataset_sizes"]["evaluation_photos"] == 3
+    # the figures are over 2 split photos and the 3 others: a photo-sized mean, not the split's alone
+    split_only = Training(FAST.with_overrides(epochs=1, init_epochs=0), photos, cartoons, tmp_path / "b").run()
+    assert records[-1]["eval/edge_f1"] != split_only[-1]["eval/edge_f1"]
+    trained_on = json.loads((tmp_path / "b" / "split.json").read_text())["train"][0]
+    listed = tmp_path / "list.txt"
+    listed.write_text(trained_on + "\n")
+    with pytest.raises(InputError, match="also a training photo"):
+        Training(FAST, photos, cartoons, tmp_path / "c", eval_photos=listed).run()
+
+
 def test_resume_continues_exactly(data, tmp_path):
     straight = tmp_path / "straight"
     Training(FAST, *data, straight).run()
@@ -141,7 +162,9 @@ def test_presets_follow_table_one():
     assert set(PRESETS) >= {"recommended", "paper", "small-cpu", "toon", "draw", "keep"}
     assert preset("draw").init_from == "artify-toon"
     keep = preset("recommended")  # the fidelity recipe: colour from the photo, lightness-only critics
-    assert keep == preset("keep") and keep.init_from == "artify-draw-v2" and keep.generator.photo_chroma == 16
+    assert keep == preset("keep-scenes") and keep.init_from == "artify-draw-v2" and keep.generator.photo_chroma == 16
+    assert keep.scene_weight > 1 and keep.balance_validation  # v7: the scenes drawn more often, and seen by the pick
+    assert keep == replace(preset("keep"), scene_weight=keep.scene_weight, balance_validation=True)
     assert keep.critic_colour == "lightness" and keep.balance_skin_tones and keep.blotch_weight > 0
     assert keep.face_share == 0.5 and keep.face_spread_weight > 0  # face crops, no patches over the skin
     assert keep.face_marks_weight > 0 and keep.generator.chroma_edges  # eyes where the photo has them; colour stops at edges
