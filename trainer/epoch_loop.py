@@ -136,6 +136,9 @@ class EpochRun:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         photo_paths, photos = load_photos(self.photos_dir)
+        # read before the skin-tone groups (a minute of dlib on a first run): a wrong path fails at once
+        extra_paths, extra = (load_eval_photos(self.eval_photos, long_side=cfg.eval_size)
+                              if self.eval_photos is not None else ([], []))
         groups = (skin_tone_groups(photos, self.paths.root / "cache" / "skin_tones", "balance_validation")
                   if cfg.balance_validation else None)
         train_idx, val_idx = split_photos(len(photos), cfg.validation_photos, cfg.batch_size * self.dist.world_size,
@@ -146,7 +149,6 @@ class EpochRun:
             self.dataset_sizes["validation_groups"] = {g: sum(groups[i] == g for i in val_idx) for g in sorted(set(groups))}
         val_images = [evaluation_image(photos[i], cfg.eval_size) for i in val_idx]
         if self.eval_photos is not None:  # more photos to pick by, never trained on
-            extra_paths, extra = load_eval_photos(self.eval_photos, long_side=cfg.eval_size)
             training = {photo_paths[i].resolve() for i in train_idx}
             if clash := [p for p in extra_paths if p.resolve() in training]:
                 raise InputError(f"{self.eval_photos}: {clash[0]} is also a training photo under {self.photos_dir}; "

@@ -102,6 +102,8 @@ def test_evaluation_photos_join_every_epochs_figures_and_must_not_be_training_ph
     listed.write_text(trained_on + "\n")
     with pytest.raises(InputError, match="also a training photo"):
         Training(FAST, photos, cartoons, tmp_path / "c", eval_photos=listed).run()
+    with pytest.raises(InputError, match="nope: not found"):
+        Training(FAST, photos, cartoons, tmp_path / "d", eval_photos=tmp_path / "nope").run()
 
 
 def test_resume_continues_exactly(data, tmp_path):
