@@ -49,15 +49,11 @@ def _send_again(signum: int) -> None:
         pass
 
 
-def _on_stop_lost(signum: int, ref: weakref.ref) -> None:
-    if ref is _watched:
-        _send_again(signum)
-
-
 def _stop(signum: int) -> KeyboardInterrupt:
     global _watched
     stop = Terminated() if signum == signal.SIGTERM else Interrupted()
-    _watched = weakref.ref(stop, lambda ref: _on_stop_lost(signum, ref))
+    # The callback runs only while its weak reference lives: `handled` (or the next stop) drops it.
+    _watched = weakref.ref(stop, lambda _ref: _send_again(signum))
     return stop
 
 
