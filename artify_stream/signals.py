@@ -8,6 +8,7 @@ last checkpoint, close the sinks) runs for it too; the exit code then says which
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -105,10 +106,27 @@ def held(call: Callable, *args, **kwargs):
             raise _stop(signum)
 
 
+def _on_unraisable(unraisable) -> None:
+    """A stop raised inside a callback whose errors Python can only print and drop (a `__del__`, a
+    weakref or garbage-collector callback: CI saw "Exception ignored in: 'Path'" and its traceback
+    on a Ctrl-C at start-up) is not an error to show: it prints nothing, and it is sent again once
+    freed (see `_watched`). Anything else goes to the hook that was there before."""
+    stop = stop_behind(unraisable.exc_value) if unraisable.exc_value is not None else None
+    if isinstance(stop, (Interrupted, Terminated)):
+        return
+    _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
+
+
 def install() -> None:
     """Call from the main thread of the program (the CLI does, first thing)."""
+    global _previous_unraisablehook
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    if sys.unraisablehook is not _on_unraisable:
+        _previous_unraisablehook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
 
 
 @contextmanager
