@@ -70,7 +70,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.
 PhotosOpt = Annotated[Path, typer.Option(help="Folder of photos (searched recursively); 32 are held back for validation.")]
 OutRunOpt = Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, samples, model files.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Any other config field, KEY=VALUE (repeatable), e.g. --set tv_weight=0.5; --dry-run lists them all.")]
-EvalPhotosOpt = Annotated[Optional[Path], typer.Option("--eval-photos", help="More photos (a folder or a list file) to evaluate every epoch and pick the epoch by, beside the held-back split; never trained on.")]
+EvalPhotosOpt = Annotated[Optional[Path], typer.Option("--eval-photos", help="More photos (a folder, a list file, or a clip: 8 frames spread over it) to evaluate every epoch and pick the epoch by, beside the held-back split; never trained on.")]
 EvalClipOpt = Annotated[Optional[list[Path]], typer.Option("--eval-clip", help="A clip to measure flicker on every epoch (repeatable).")]
 TrainPrecisionOpt = Annotated[Optional[TrainPrecision], typer.Option(help="Training precision (auto: bf16/fp16 autocast where the device runs it fast).")]
 ResumeOpt = Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")]

@@ -21,7 +21,7 @@ import torch
 from artify_stream.atomic import atomic_path
 from artify_stream.errors import ConfigError, InputError
 from artify_stream.evaluation import EvaluationSet, evaluate
-from artify_stream.evaluation.inputs import evaluation_image, load_photos as load_eval_photos
+from artify_stream.evaluation.inputs import evaluation_image, load_photos_or_stills
 from artify_stream.evaluation.report import square_tile
 from artify_stream.generator import Generator
 from artify_stream.model_file import save_model_file
@@ -137,7 +137,7 @@ class EpochRun:
         np.random.seed(cfg.seed)
         photo_paths, photos = load_photos(self.photos_dir)
         # read before the skin-tone groups (a minute of dlib on a first run): a wrong path fails at once
-        extra_paths, extra = (load_eval_photos(self.eval_photos, long_side=cfg.eval_size)
+        extra_paths, extra = (load_photos_or_stills(self.eval_photos, long_side=cfg.eval_size)
                               if self.eval_photos is not None else ([], []))
         groups = (skin_tone_groups(photos, self.paths.root / "cache" / "skin_tones", "balance_validation")
                   if cfg.balance_validation else None)

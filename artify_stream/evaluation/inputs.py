@@ -46,3 +46,22 @@ def photo_paths(source: Path) -> list[Path]:
 def load_photos(source: Path, limit: int | None = None, long_side: int | None = None) -> tuple[list[Path], list[np.ndarray]]:
     """Decode the photos (unreadable ones are skipped with a warning naming them)."""
     return read_images(photo_paths(source)[:limit], "photo", source, fit=lambda rgb: evaluation_image(rgb, long_side))
+
+
+#: Stills taken from a clip given where photos are asked for: enough to follow a kind of scene
+#: through a run (the kit's cockatoo clip: 8 tracked the Kodak scenes, README rows D16-D20).
+STILLS_PER_CLIP = 8
+
+
+def load_photos_or_stills(source: Path, long_side: int | None = None) -> tuple[list[Path], list[np.ndarray]]:
+    """Photos as `load_photos` reads them, or, where `source` is a clip, STILLS_PER_CLIP frames
+    spread evenly over it, each named CLIP#INDEX."""
+    from artify_stream.media_io import evenly_spaced_frames
+    from artify_stream.video import is_video_path
+
+    source = Path(source)
+    if not (source.is_file() and is_video_path(source)):
+        return load_photos(source, long_side=long_side)
+    stills = evenly_spaced_frames(source, STILLS_PER_CLIP)
+    return ([Path(f"{source}#{index}") for index, _ in stills],
+            [evaluation_image(rgb, long_side) for _, rgb in stills])

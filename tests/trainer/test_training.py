@@ -16,7 +16,8 @@ from artify_stream.model_file import load_model_file
 from trainer.config import PRESETS, TrainConfig, preset
 from trainer.gan_step import Training
 from trainer.selection import best_epoch
-from tests.conftest import TINY, write_pictures
+from tests.conftest import TINY, make_picture, write_pictures
+from tests.media import write_clip_of
 from tests.waiting import wait_until
 
 FAST = TrainConfig(generator=TINY, epochs=2, init_epochs=1, batch_size=2, crop_size=24, precision="fp32", sample_count=2,
@@ -104,6 +105,11 @@ def test_evaluation_photos_join_every_epochs_figures_and_must_not_be_training_ph
         Training(FAST, photos, cartoons, tmp_path / "c", eval_photos=listed).run()
     with pytest.raises(InputError, match="nope: not found"):
         Training(FAST, photos, cartoons, tmp_path / "d", eval_photos=tmp_path / "nope").run()
+    clip = tmp_path / "walk.mp4"  # a clip: 8 stills spread over it, no extraction step
+    write_clip_of(clip, [make_picture(48, 64, seed=i) for i in range(10)])
+    Training(FAST.with_overrides(epochs=1, init_epochs=0), photos, cartoons, tmp_path / "e", eval_photos=clip).run()
+    split = json.loads((tmp_path / "e" / "split.json").read_text())
+    assert split["evaluation_photos"] == [f"{clip}#{i}" for i in (0, 1, 2, 3, 5, 6, 7, 8)]
 
 
 def test_resume_continues_exactly(data, tmp_path):
