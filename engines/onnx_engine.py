@@ -82,6 +82,12 @@ class OnnxEngine(DeviceEngine):
     def _session(self, path: Path):
         return open_session(path, (self.device.index or 0) if self.device.type == "cuda" else None)
 
+    def limit_threads(self, threads: int) -> None:
+        """On the CPU, from here on, run on `threads` threads (the session is opened again from the cache)."""
+        if self.device.type != "cpu":
+            raise EngineError(f"limit_threads is for CPU engines, not {self.spec.device}")
+        self.session = open_session(Path(self.cache_path) / ARTIFACT, threads=threads)
+
     def _run(self, frames: torch.Tensor) -> torch.Tensor:
         # Bind torch memory directly: no NumPy copies on the CPU, no host round trip on CUDA;
         # the output buffer is reused while the shape stays (the Engine contract).

@@ -33,12 +33,15 @@ def onnx_cache_key(model_sha256: str, precision: str, device_name: str) -> Cache
                     library_versions("onnx", "onnxscript", "onnxruntime", "onnxruntime-gpu"))
 
 
-def open_session(path: Path, cuda_index: int | None = None):
-    """An optimised session on the CPU, or on CUDA device `cuda_index` (refused if it fell back)."""
+def open_session(path: Path, cuda_index: int | None = None, threads: int | None = None):
+    """An optimised session on the CPU, or on CUDA device `cuda_index` (refused if it fell back);
+    on the CPU with `threads` intra-op threads (default: one per core)."""
     ort = import_onnxruntime()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    if threads is not None:
+        options.intra_op_num_threads = threads
     if cuda_index is None:
         # Its threads sleep between calls instead of spinning: in a pipeline the decoder and encoder
         # need those cycles (live lite on 2 cores: 23 vs 21 fps out, one 30 s run each).
@@ -74,6 +77,10 @@ class HostOnnxEngine:
 
     def input_buffer(self, shape: tuple[int, int, int, int]) -> np.ndarray:
         return np.empty(shape, dtype=np.uint8)
+
+    def limit_threads(self, threads: int) -> None:
+        """From here on, run on `threads` CPU threads (the session is opened again from the cache)."""
+        self.session = open_session(Path(self.cache_path) / ARTIFACT, threads=threads)
 
     def __call__(self, frames):
         if not isinstance(frames, np.ndarray):  # a CPU torch tensor (torch is loaded already then)

@@ -24,6 +24,7 @@ class EngineChoice:
     device: str = "auto"
     cache_dir: Path | None = None
     engine_file: Path | None = None
+    threads: int | None = None  # CPU threads of an ONNX Runtime engine (None: one per core)
 
     def on(self, device: str) -> EngineChoice:
         return replace(self, device=device)
@@ -33,13 +34,24 @@ def engine_for(model: ModelRef, choice: EngineChoice = EngineChoice()):
     """The engine for `model` as `choice` asks: built, or opened from the engine cache."""
     from engines import create_engine
 
-    return create_engine(model, backend=choice.backend.value, precision=choice.precision.value, device=choice.device,
-                         cache_dir=choice.cache_dir, engine_file=choice.engine_file)
+    engine = create_engine(model, backend=choice.backend.value, precision=choice.precision.value, device=choice.device,
+                           cache_dir=choice.cache_dir, engine_file=choice.engine_file)
+    if choice.threads is not None and engine.spec.device == "cpu" and engine.spec.backend == "onnx":
+        engine.limit_threads(choice.threads)
+    return engine
 
 
 #: What `stylizer_for` says when face mode moved `auto` to ONNX Runtime (`face_mode_choice`).
 FACE_MODE_ENGINES = ("face mode on the CPU: ONNX Runtime for the frame and the faces, drawn at once "
                      "(two torch engines would each take every core)")
+
+
+#: CPU threads of face mode's face engine (ONNX Runtime) while the frame's engine, on every core,
+#: draws at once: the frame's cartoon is the longer of the two and the faces' threads competing
+#: for its cores lengthen it (`artify live` lite --faces, lbbc2a at 640x360, four pairs of runs
+#: taken in turns: 29.1 / 29.4 / 26.8 / 28.9 fps out with one thread, 28.5 / 28.9 / 23.8 / 28.0
+#: with two; latency p50 41-51 ms against 53-60).
+FACE_ENGINE_THREADS = 1
 
 
 def face_mode_choice(choice: EngineChoice, engine) -> EngineChoice:
@@ -52,6 +64,11 @@ def face_mode_choice(choice: EngineChoice, engine) -> EngineChoice:
             and importlib.util.find_spec("onnxruntime") is not None):
         return replace(choice, backend=BackendChoice.onnx)
     return choice
+
+
+def face_engine_choice(choice: EngineChoice) -> EngineChoice:
+    """The choice for face mode's face engine, given the frame engine's (`face_mode_choice`)."""
+    return replace(choice, threads=FACE_ENGINE_THREADS)
 
 
 def describe(engine) -> str:
@@ -96,11 +113,11 @@ def stylizer_for(model: ModelRef, choice: EngineChoice = EngineChoice(), keep_co
         from artify_stream.face_mode.detect import MIN_FACE_PX
 
         face_model = face_model or face_model_for(model)
-        face_engine = engine_for(face_model, choice) if face_model is not None else None
+        face_engine = engine_for(face_model, face_engine_choice(choice)) if face_model is not None else None
         if face_engine is None and engine.spec.device == "cpu":
             # A second engine of the same model for the faces: on the CPU the frame's cartoon and
             # the faces are then drawn at once (an ONNX or torch engine is not called twice at once).
-            face_engine = engine_for(model, choice.on("cpu"))
+            face_engine = engine_for(model, face_engine_choice(choice.on("cpu")))
         stylizer.run = stylizer.faces = FaceStylizer(stylizer.run, face_engine)
         options = stylizer.faces.options
         if face_model is not None:

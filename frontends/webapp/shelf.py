@@ -13,7 +13,7 @@ from pathlib import Path
 from artify_stream.errors import ConfigError, InputError
 from artify_stream.model_file import MODEL_SUFFIX, read_model_ref
 from artify_stream.registry import DEFAULT_MODEL, SUPERSEDED, bundled_models
-from frontends.engine_for import EngineChoice, describe, engine_for, face_mode_choice
+from frontends.engine_for import EngineChoice, describe, engine_for, face_engine_choice, face_mode_choice
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ class ModelShelf:
         if face_name not in self.paths:  # no face model offered: one engine draws frame and faces
             return FaceStylizer(self.engine(name).engine, options=options)
         choice = face_mode_choice(self.engine_choice, self.engine(name).engine)  # two engines, at once
-        return FaceStylizer(self.engine(name, choice).engine, self.engine(face_name, choice).engine, options=options)
+        return FaceStylizer(self.engine(name, choice).engine, self.engine(face_name, face_engine_choice(choice)).engine,
+                            options=options)
 
     def engine(self, name: str, choice: EngineChoice | None = None) -> ShelfEngine:
         """The model's engine (for `choice`, default the page's), built on first use (and cached on

@@ -4,7 +4,12 @@ from engines import EngineCache
 from engines.auto import MachineFacts, cpu_candidates
 from engines.formats import BackendChoice
 from engines.light import cpu_probe_key
-from frontends.engine_for import EngineChoice, stylizer_for
+from frontends.engine_for import FACE_ENGINE_THREADS, EngineChoice, stylizer_for
+
+
+def threads(engine) -> int:
+    """An ONNX Runtime engine's intra-op threads as its session was opened with (0: one per core)."""
+    return engine.session.get_session_options().intra_op_num_threads
 
 
 def seed_probe_with_torch_faster(cache: EngineCache, model) -> None:
@@ -26,6 +31,8 @@ def test_face_mode_on_the_cpu_draws_frame_and_faces_on_onnx_runtime_where_torch_
     faced = stylizer_for(model, choice, faces=True)
     assert faced.faces.engine.spec.backend == "onnx" and faced.faces.face_engine.spec.backend == "onnx"
     assert faced.faces.engine is not faced.faces.face_engine  # two engines, drawn at once
+    # the faces' engine on one thread, the frame's on every core: the frame's cartoon is the longer
+    assert threads(faced.faces.face_engine) == FACE_ENGINE_THREADS == 1 and threads(faced.faces.engine) == 0
     assert any("ONNX Runtime for the frame and the faces" in line for line in faced.lines)
     explicit = stylizer_for(model, EngineChoice(BackendChoice.torch, device="cpu", cache_dir=cache.root), faces=True)
     assert explicit.faces.engine.spec.backend == "torch"  # what the user asked for is kept
@@ -43,3 +50,6 @@ def test_the_app_draws_a_bundled_model_and_its_face_model_at_once_on_onnx_runtim
     assert shelf.engine("artify-draw-lite").engine.spec.backend == "torch"  # a plain picture: the probe's pick
     faces = shelf.face_stylizer("artify-draw-lite", stream=True)
     assert faces.engine.spec.backend == "onnx" and faces.face_engine.spec.backend == "onnx"
+    assert threads(faces.face_engine) == 1 and threads(faces.engine) == 0
+    # the face model picked as the frame's model elsewhere on the page keeps every core
+    assert threads(shelf.engine("artify-face-lite", EngineChoice(BackendChoice.onnx, device="cpu", cache_dir=cache.root)).engine) == 0
