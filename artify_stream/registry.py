@@ -35,6 +35,12 @@ SUPERSEDED = {
     "artify-draw-v6": "draws the scenes less than the faces (P(cartoon) 0.773 on the Kodak scenes, 0.875 on "
                       "portraits) and light skin 7.8 off its colour; superseded by artify-draw (v7: the scenes drawn "
                       "more often in training, 0.814; light skin 4.8 off); artify-draw-v6-student is its student",
+    "artify-draw-v7": "draws the scenes less than the faces (P(cartoon) 0.813 on the Kodak scenes, bound 0.85; "
+                      "0.881 on portraits); superseded by artify-draw (v8: the critic weighed 1.5x, 0.880 and 0.957, "
+                      "identity rank-1 0.85 against v7's 0.94)",
+    "artify-draw-lite-v7": "draws the scenes less than the faces (P(cartoon) 0.787 on the Kodak scenes, bound "
+                           "0.80); superseded by artify-draw-lite (v8: trained on from it with the critic weighed "
+                           "1.5x, 0.885 on scenes and 0.844 on portraits)",
     "artify-face-v2": "paints the darkest faces with lighter flat patches in face mode; superseded by artify-face "
                       "(v3: trained with darkened face crops)",
     "artify-face-lite-v2": "artify-face-v2's student: paints the darkest faces with lighter patches in face mode; "
@@ -43,10 +49,10 @@ SUPERSEDED = {
                            "(P(cartoon) 0.62 on ONNX Runtime); superseded by artify-draw-lite-v6 (adversarially trained "
                            "from it: 0.80, identity 0.85), itself superseded by artify-draw-lite",
     "artify-draw-lite-v6": "paints the darkest faces with lighter flat patches where the photo has highlights and "
-                           "loses their eyes; superseded by artify-draw-lite (v7: trained with darkened portraits "
-                           "and the face-steps term)",
+                           "loses their eyes; superseded by artify-draw-lite-v7 (trained with darkened portraits "
+                           "and the face-steps term), itself superseded by artify-draw-lite",
     "artify-draw-v6-student": "artify-draw v6's distilled student on the lite architecture: its teacher's even dark "
-                              "faces but less drawn (P(cartoon) 0.59); artify-draw-lite (v7) is trained on from it",
+                              "faces but less drawn (P(cartoon) 0.59); artify-draw-lite-v7 is trained on from it",
 }
 
 #: The model `--faces` draws each aligned face with, for a bundled whole-frame model: trained on

@@ -170,9 +170,11 @@ def test_presets_follow_table_one():
     assert set(PRESETS) >= {"recommended", "paper", "small-cpu", "toon", "draw", "keep"}
     assert preset("draw").init_from == "artify-toon"
     keep = preset("recommended")  # the fidelity recipe: colour from the photo, lightness-only critics
-    assert keep == preset("keep-scenes") and keep.init_from == "artify-draw-v2" and keep.generator.photo_chroma == 16
+    assert keep == preset("keep-bold") and keep.init_from == "artify-draw-v2" and keep.generator.photo_chroma == 16
     assert keep.scene_weight > 1 and keep.balance_validation  # v7: the scenes drawn more often, and seen by the pick
-    assert keep == replace(preset("keep"), scene_weight=keep.scene_weight, balance_validation=True)
+    assert keep.projected_weight > preset("keep").projected_weight  # v8: the critic's pull stronger
+    assert keep == replace(preset("keep-scenes"), projected_weight=keep.projected_weight)
+    assert preset("keep-scenes") == replace(preset("keep"), scene_weight=keep.scene_weight, balance_validation=True)
     assert keep.critic_colour == "lightness" and keep.balance_skin_tones and keep.blotch_weight > 0
     assert keep.face_share == 0.5 and keep.face_spread_weight > 0  # face crops, no patches over the skin
     assert keep.face_marks_weight > 0 and keep.generator.chroma_edges  # eyes where the photo has them; colour stops at edges
