@@ -48,9 +48,9 @@ FACE_MODE_ENGINES = ("face mode on the CPU: ONNX Runtime for the frame and the f
 
 #: CPU threads of face mode's face engine (ONNX Runtime) while the frame's engine, on every core,
 #: draws at once: the frame's cartoon is the longer of the two and the faces' threads competing
-#: for its cores lengthen it (`artify live` lite --faces, lbbc2a at 640x360, four pairs of runs
-#: taken in turns: 29.1 / 29.4 / 26.8 / 28.9 fps out with one thread, 28.5 / 28.9 / 23.8 / 28.0
-#: with two; latency p50 41-51 ms against 53-60).
+#: for its cores lengthen it (`artify live` lite --faces, lbbc2a at 640x360, six pairs of runs
+#: taken in turns: 29.1 / 29.4 / 26.8 / 28.9 / 23.8 / 23.4 fps out with one thread, 28.5 / 28.9 /
+#: 23.8 / 28.0 / 22.2 / 22.9 with two; latency p50 41-64 ms against 53-66).
 FACE_ENGINE_THREADS = 1
 
 
