@@ -106,24 +106,19 @@ def evenly_spaced_frames(path: Path, count: int) -> list[tuple[int, np.ndarray]]
     """`count` frames spread evenly over a clip (frame i * n // count of its n frames, the first one
     included) as (index, RGB uint8) at the clip's own size: stills of a clip to judge a model by.
     The frames are counted first by demuxing alone (no decoding), so only the kept ones are held."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: clip not found")
+    frames: list[tuple[int, np.ndarray]] = []
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise InputError(f"{path}: has no video stream")
+        with open_input(path) as container:
             total = sum(1 for packet in container.demux(container.streams.video[0]) if packet.size)
-        wanted = sorted({i * total // count for i in range(count)}) if total else []
-        frames: list[tuple[int, np.ndarray]] = []
-        with av.open(str(path)) as container:
+        wanted = {i * total // count for i in range(count)} if total else set()
+        with open_input(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for i, frame in enumerate(container.decode(stream)):
-                if frames and len(frames) == len(wanted):
-                    break
                 if i in wanted:
                     frames.append((i, frame.to_ndarray(format="rgb24")))
+                    if len(frames) == len(wanted):
+                        break
     except av.error.FFmpegError as exc:
         raise InputError(f"{path}: not a readable video ({exc})") from exc
     if not frames:

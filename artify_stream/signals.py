@@ -111,8 +111,7 @@ def _on_unraisable(unraisable) -> None:
     weakref or garbage-collector callback: CI saw "Exception ignored in: 'Path'" and its traceback
     on a Ctrl-C at start-up) is not an error to show: it prints nothing, and it is sent again once
     freed (see `_watched`). Anything else goes to the hook that was there before."""
-    stop = stop_behind(unraisable.exc_value) if unraisable.exc_value is not None else None
-    if isinstance(stop, (Interrupted, Terminated)):
+    if isinstance(stop_behind(unraisable.exc_value), (Interrupted, Terminated)):
         return
     _previous_unraisablehook(unraisable)
 
