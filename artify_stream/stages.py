@@ -30,6 +30,7 @@ class Stages:
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self._lock = threading.Lock()
+        self._ended: set[int] = set()  # the queues that got their end marker (by id)
 
     def fail(self, exc: BaseException) -> None:
         with self._lock:
@@ -75,7 +76,32 @@ class Stages:
             self.fail(as_error(exc))
         finally:
             if out_q is not None:
-                self.put(out_q, END)
+                self.end(out_q)
+
+    def end(self, q: queue.Queue) -> None:
+        """Put the end marker on `q`, once: the stage's own, or its caller's for a stage that was
+        stopped before it began (a Ctrl-C just after a thread started), so the next stage still ends."""
+        if id(q) in self._ended:
+            return
+        self.put(q, END)
+        self._ended.add(id(q))
+
+    @staticmethod
+    def start(threads: list[threading.Thread]) -> None:
+        """Start each thread; a Ctrl-C arriving meanwhile is raised after a start, never inside one,
+        so every thread is either running (and joined by `join`) or never started."""
+        for thread in threads:
+            signals.held(thread.start)
+
+    def join(self, threads: list[threading.Thread], draining: queue.Queue | None = None) -> None:
+        """Wait for every thread that was started, emptying `draining` meanwhile (after a stop its
+        consumer is gone, and its producer's end marker needs room). A pipeline's files are closed
+        only after this: closing one under a thread still inside FFmpeg crashes the process."""
+        for thread in threads:
+            while thread.ident is not None and thread.is_alive():
+                if draining is not None:
+                    self.drain(draining)
+                thread.join(timeout=_POLL_S)
 
     @staticmethod
     def drain(q: queue.Queue) -> None:

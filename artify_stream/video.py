@@ -359,24 +359,23 @@ class VideoPipeline:
         writer = threading.Thread(target=self._write, args=(out, vstream, copied, keep, stylized, report, video.time_base),
                                   name="artify-writer", daemon=True)
         st = self.stages
+
+        def wind_up() -> None:
+            """Stop reading; the writer encodes what it holds and finishes the file. The stylize stage
+            passed the end marker on as it unwound, unless a stop came before it began."""
+            st.stop.set()
+            st.end(stylized)
+            st.join([writer, reader], draining=decoded)  # both, before `run` closes the files they use
+
         t0 = time.perf_counter()
-        reader.start()
-        writer.start()
         try:
+            st.start([reader, writer])
             self._stylize(decoded, stylized, plan.size, report)  # the engine runs on the calling thread
-            writer.join()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by the CLI
             signals.handled()  # ours now: not sent again as it is dropped here
-            # Stop reading; the writer encodes what it holds and finishes the file (the
-            # stylize stage has passed the end marker on as it unwound).
             report.interrupted = True
-            st.stop.set()
-            st.drain(decoded)
-            writer.join()
         finally:
-            st.stop.set()
-            st.drain(decoded)
-            reader.join(timeout=5)
+            signals.held(wind_up)  # a second Ctrl-C meanwhile takes effect once the file is finished
             report.seconds = time.perf_counter() - t0
 
 

@@ -1,12 +1,14 @@
 """The video pipeline on real files written with PyAV: nothing the clip had is lost or moved."""
 
 import os
+import threading
 import time
 
 import av
 import numpy as np
 import pytest
 
+from artify_stream import signals
 from artify_stream.engine_api import FunctionEngine
 from artify_stream.errors import ConfigError, InputError, OutputError
 from artify_stream.geometry import output_size
@@ -176,6 +178,31 @@ def test_error_in_the_engine_stops_every_thread(tmp_path):
         VideoPipeline(broken).run(src, tmp_path / "o.mp4")
     assert time.perf_counter() - start < 10
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("thread", ["artify-reader", "artify-writer"])
+def test_a_stop_just_after_a_thread_starts_ends_every_thread_before_the_files_close(engine, tmp_path, monkeypatch, thread):
+    """CI saw `artify stylize` die by SIGSEGV on a Ctrl-C in its first second: the stop landed just
+    after the reader started, outside the code that stops it, and the input was closed under the
+    reader still demuxing. A real SIGINT cannot be aimed that precisely, so the stop is raised here
+    right after the named thread's start returns."""
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=300, audio=True)
+    real_start = threading.Thread.start
+
+    def start_then_stop(self):
+        real_start(self)
+        if self.name == thread:
+            raise signals.Interrupted
+
+    monkeypatch.setattr(threading.Thread, "start", start_then_stop)
+    report = VideoPipeline(engine).run(src, dst)
+    assert report.interrupted and report.frames < 300
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("artify-")]  # none left running
+    assert not dst.exists()
+    partial = tmp_path / "out.partial.mp4"
+    if report.frames:  # what was written is a playable partial, for the next run to continue
+        assert len(probe(partial)["video_pts"]) > 0
 
 
 def test_output_checks_happen_before_work(engine, tmp_path):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from artify_stream import signals
 from artify_stream.engine_api import as_engine
 from artify_stream.frame_path import FrameBatcher, new_array
 from artify_stream.errors import ArtifyError, InputError
@@ -178,19 +179,12 @@ class LiveSession:
             threads = [threading.Thread(target=self._capture, name="capture", daemon=True),
                        threading.Thread(target=self._distribute, args=(width, height, fps, self.feeders),
                                         name="distribute", daemon=True)]
-            for t in threads + [f.thread for f in self.feeders]:
-                t.start()
             try:
+                for t in threads + [f.thread for f in self.feeders]:
+                    signals.held(t.start)  # a Ctrl-C lands between starts: each thread is running or never started
                 self._stylize_loop(width, height)
             finally:
-                self.stop.set()
-                self.captured.close()
-                self.stylized.close()
-                for t in threads:
-                    t.join(timeout=10)
-                for feeder in self.feeders:  # each writes what it holds, then ends
-                    feeder.slot.close()
-                    feeder.thread.join(timeout=10)
+                signals.held(self._wind_up, threads)  # a second Ctrl-C meanwhile takes effect once it is done
         finally:
             self.source.close()
             for sink in reversed(opened):
@@ -201,6 +195,19 @@ class LiveSession:
         if self.errors:
             raise self.errors[0]
         return self.snapshot()
+
+    def _wind_up(self, threads: list[threading.Thread]) -> None:
+        """Stop every thread that was started; each sink writes what it holds, then ends."""
+        self.stop.set()
+        self.captured.close()
+        self.stylized.close()
+        for t in threads:
+            if t.ident is not None:
+                t.join(timeout=10)
+        for feeder in self.feeders:
+            feeder.slot.close()
+            if feeder.thread.ident is not None:
+                feeder.thread.join(timeout=10)
 
     def snapshot(self) -> dict:
         self.stats.dropped = self.captured.dropped + self.stylized.dropped
