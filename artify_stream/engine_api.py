@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -40,6 +41,17 @@ class FunctionEngine:
 
     def __call__(self, frames):
         return self.function(frames)
+
+
+@runtime_checkable
+class TwoStepEngine(Protocol):
+    """An engine whose call is `finish(draw(frames))`: `draw` runs the engines on the caller's
+    thread and `finish` does the host work left on what they drew, so live mode finishes frame N on
+    another thread while it draws frame N+1 (face mode: pasting the faces in)."""
+
+    def draw(self, frames: np.ndarray) -> object: ...
+
+    def finish(self, drawing) -> np.ndarray: ...
 
 
 def as_engine(engine: Callable):

@@ -110,7 +110,7 @@ def live_job(source, sinks: list, model: ModelRef, choice: EngineChoice, options
     """`artify live`: the session's statistics (with face mode's summary when it was on)."""
     from artify_stream.live import run_live
 
-    stylizer = stylizer_for(model, choice, wrappers.keep_colours, wrappers.faces, wrappers.face_model)
+    stylizer = stylizer_for(model, choice, wrappers.keep_colours, wrappers.faces, wrappers.face_model, live=True)
     for line in stylizer.lines:
         say(line)
     stats = run_live(source, sinks, stylizer.run, options, on_stats=on_stats)

@@ -5,7 +5,8 @@ and live mode take it as they take any engine.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -13,6 +14,7 @@ import cv2
 import numpy as np
 
 from artify_stream.engine_api import as_engine
+from artify_stream.engines_in_turn import EnginesInTurn
 from artify_stream.face_mode.align import aligned_crop, alignment, feathered_mask, paste
 from artify_stream.face_mode.detect import faces_missing
 from artify_stream.face_mode.track import FaceTracker
@@ -39,6 +41,16 @@ class PastedFace(NamedTuple):
     matrix: np.ndarray
 
 
+@dataclass
+class FaceDrawing:
+    """What `FaceStylizer.draw` leaves for `finish`: the whole-frame cartoons (N, H, W, 3), or their
+    future while an engine in turn draws them, and, per frame, its faces as (identity, frame -> crop
+    matrix) with their stylized crops (None: no face)."""
+
+    canvases: np.ndarray | Future
+    faces: list[tuple[list[tuple[int, np.ndarray]], np.ndarray | None]]
+
+
 @dataclass(frozen=True)
 class FaceOptions:
     crop_size: int = 256  # px: the aligned crop each face is stylized at (a 120 px webcam face, doubled)
@@ -58,15 +70,25 @@ class FaceOptions:
 
 
 class FaceStylizer:
-    """`engine` stylizes the frame; `face_engine` (default: the same) the aligned face crops."""
+    """`engine` stylizes the frame; `face_engine` (default: the same) the aligned face crops.
+    `more_frame_engines`, more engines of the frame's model (host engines, a face engine of their
+    own): the frames are drawn by each in turn, as many at once, when frames are drawn ahead of
+    being finished (`draw` and `finish`, as live mode does)."""
 
-    def __init__(self, engine, face_engine=None, options: FaceOptions = FaceOptions()) -> None:
+    def __init__(self, engine, face_engine=None, options: FaceOptions = FaceOptions(),
+                 more_frame_engines: Sequence = ()) -> None:
         problem = faces_missing()
         if problem:
             raise ConfigError(problem)
         self.engine = as_engine(engine)
         self.face_engine = as_engine(face_engine) if face_engine is not None else self.engine
-        self._pool = ThreadPoolExecutor(1, "artify-whole-frame") if self.face_engine is not self.engine else None
+        if more_frame_engines and self.face_engine is self.engine:
+            raise ConfigError("face mode: more frame engines need a face engine of their own")
+        # Two engines on the host: the frame's cartoon is drawn on a worker (the engine lets go of the
+        # GIL) while the faces are found and drawn on the calling thread (bench/face_mode.py, lite,
+        # lbbc2a at 640x360, 2 cores: 32-35 fps in three runs, against 22-26 fps one after the other).
+        self._frame_turns = (EnginesInTurn([self.engine, *map(as_engine, more_frame_engines)])
+                             if self.face_engine is not self.engine else None)
         self.options = options
         self.spec = self.engine.spec
         self.reason = f"{self.engine.reason}; face mode: faces aligned at {options.crop_size} px"
@@ -89,7 +111,7 @@ class FaceStylizer:
         self._edge_weight = (1.0 - feathered_mask(size, feather=0.15, scale=0.75))[..., None]
         self._contrast_sigma = self._small[0] * CONTRAST_WINDOW
         self._thumb: np.ndarray | None = None
-        self.frames = 0
+        self.frames = 0  # frames finished
         self.face_frames = 0  # faces stylized, summed over frames
         self.last_faces: list[PastedFace] = []  # the last frame's faces
 
@@ -102,29 +124,46 @@ class FaceStylizer:
         return self.tracker.next_id
 
     def __call__(self, frames):
-        tensor = not isinstance(frames, np.ndarray)
-        host_in = frames.cpu().numpy() if tensor else frames
-        if self._pool is not None and not tensor:
-            # Two engines on the host: the frame's cartoon is drawn on a worker (the engine lets go of
-            # the GIL) while the faces are found and drawn here (bench/face_mode.py, lite, lbbc2a at
-            # 640x360, 2 cores: 32-35 fps in three runs, against 22-26 fps in four one after the other).
-            pending = self._pool.submit(self.engine, frames)
-            drawn = [self._faces_drawn(np.ascontiguousarray(frame)) for frame in host_in]
-            out = pending.result()
-        else:  # one engine (or a device's tensors): faces first, then the frame (the engine reuses its output)
-            drawn = [self._faces_drawn(np.ascontiguousarray(frame)) for frame in host_in]
-            out = self.engine(frames)
-        self.last_faces = []
+        if isinstance(frames, np.ndarray):
+            return self.finish(self.draw(frames, own=False))
+        # A device's tensors, one engine: faces first, then the frame (the engine reuses its output).
+        drawn = [self._faces_drawn(np.ascontiguousarray(frame)) for frame in frames.cpu().numpy()]
+        out = self.engine(frames)
         if not any(faces for faces, _ in drawn):
+            self.last_faces = []
+            self.frames += len(drawn)
             return out  # no face: the whole-frame cartoon as the engine gave it
-        host_out = (out.cpu().numpy() if tensor else out).copy()  # the engine's buffer is its own
-        for canvas, (faces, crops) in zip(host_out, drawn):
-            self._paste_faces(canvas, faces, crops)
-        if tensor:
-            import torch
+        import torch
 
-            return torch.from_numpy(host_out).to(out.device)
-        return host_out
+        return torch.from_numpy(self.finish(FaceDrawing(out.cpu().numpy().copy(), drawn))).to(out.device)
+
+    def draw(self, frames: np.ndarray, own: bool = True) -> FaceDrawing:
+        """The engines' half of a call (host frames): the whole-frame cartoons, each frame's faces and
+        their stylized crops, not yet put together (`finish` does that). With engines in turn the
+        cartoons may still be being drawn on their worker as this returns (the next frame's can start
+        at once). `own`: the cartoons are arrays of their own, which outlive the engine's next call
+        (live mode finishes frame N on another thread while this draws frame N+1)."""
+        if self._frame_turns is not None:
+            canvases = self._frame_turns.submit(frames)  # an array of its own, when done
+            drawn = [self._faces_drawn(np.ascontiguousarray(frame)) for frame in frames]
+            return FaceDrawing(canvases, drawn)
+        # One engine: faces first, then the frame (the engine reuses its output).
+        drawn = [self._faces_drawn(np.ascontiguousarray(frame)) for frame in frames]
+        out = self.engine(frames)
+        # With faces the cartoons are pasted into, so they are a copy: the engine's buffer is its own.
+        return FaceDrawing(out.copy() if own or any(faces for faces, _ in drawn) else out, drawn)
+
+    def finish(self, drawing: FaceDrawing) -> np.ndarray:
+        """Each face's crop pasted into its frame's cartoon (in place); the cartoons."""
+        canvases = drawing.canvases
+        if isinstance(canvases, Future):
+            canvases = canvases.result()
+        self.last_faces = []
+        self.frames += len(drawing.faces)  # counted as they come out (live mode drops some drawn ones)
+        if any(faces for faces, _ in drawing.faces):
+            for canvas, (faces, crops) in zip(canvases, drawing.faces):
+                self._paste_faces(canvas, faces, crops)
+        return canvases
 
     def _tracks_in(self, frame: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """This frame's faces as (identity, smoothed eye centres), followed from the last frame or
@@ -134,7 +173,6 @@ class FaceStylizer:
                 or np.abs(thumb - self._thumb).mean() > NEW_SCENE_CHANGE):
             self.tracker.reset()
         self._thumb = thumb
-        self.frames += 1
         return [(track.id, track.eyes.copy()) for track in self.tracker.update(frame)]
 
     def _faces_drawn(self, frame: np.ndarray) -> tuple[list[tuple[int, np.ndarray]], np.ndarray | None]:
@@ -147,7 +185,7 @@ class FaceStylizer:
         return faces, np.array(self.face_engine(crops))  # a copy: the engine's next call reuses its buffer
 
     def _paste_faces(self, canvas: np.ndarray, faces: list[tuple[int, np.ndarray]], crops: np.ndarray | None) -> None:
-        self.last_faces = []
+        self.last_faces = []  # the last frame's
         for (identity, matrix), crop in zip(faces, crops if crops is not None else []):
             crop = self._match_edges(crop, aligned_crop(canvas, matrix, crop.shape[0]))
             paste(canvas, crop, self.mask, matrix)

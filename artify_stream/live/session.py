@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from artify_stream import signals
-from artify_stream.engine_api import as_engine
+from artify_stream.engine_api import TwoStepEngine, as_engine
 from artify_stream.frame_path import FrameBatcher, new_array
 from artify_stream.errors import ArtifyError, InputError
 from artify_stream.live.latest import LatestSlot
@@ -43,9 +43,10 @@ class LiveOptions:
 
 @dataclass
 class _Captured:
-    rgb: np.ndarray
+    rgb: np.ndarray | None
     time: float  # capture time (time.monotonic); for a repeat, when it was repeated
     repeat: bool = False
+    drawing: object = None  # a two-step engine's drawn frame, finished into `rgb` by the distributor
 
 
 class _SinkFeeder:
@@ -148,6 +149,7 @@ class LiveSession:
                     item = _Captured(last.rgb if last is not None else waiting, time.monotonic(), repeat=True)
                     self.stats.count("repeated")
                 else:
+                    self._finish(item)
                     self.stats.sent()
                     last = item
                 for feeder in feeders:
@@ -156,12 +158,18 @@ class LiveSession:
             # waiting goes out too, so a clip shorter than the threads' start-up is never lost.
             item = self.stylized.take(timeout=0)
             if item is not None:
+                self._finish(item)
                 self.stats.sent()
                 for feeder in feeders:
                     feeder.slot.put(item)
         except BaseException as exc:  # noqa: BLE001
             self.errors.append(exc)
             self.stop.set()
+
+    def _finish(self, item: _Captured) -> None:
+        """A two-step engine's frame finished here (face mode: its faces pasted in)."""
+        if item.drawing is not None:
+            item.rgb, item.drawing = self.engine.finish(item.drawing)[0], None
 
     # -- the session ---------------------------------------------------------------------
     def run(self) -> dict:
@@ -221,6 +229,7 @@ class LiveSession:
         # the engine's reused buffer into its own array (the sinks read it after the next call).
         batcher: FrameBatcher[float] = FrameBatcher(self.engine, (width, height), 1, into=new_array)
         resized = batcher.buffer[0]  # resized frames land here: the engine has consumed it before the next
+        two_step = isinstance(self.engine, TwoStepEngine)
         while not self.stop.is_set():
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -238,6 +247,9 @@ class LiveSession:
                 picture = np.ascontiguousarray(item.rgb)  # no copy
             else:
                 picture = cv2.resize(item.rgb, (width, height), dst=resized, interpolation=cv2.INTER_AREA)
+            if two_step:  # finished on the distributing thread, beside the drawing of the next frame
+                self.stylized.put(_Captured(None, item.time, drawing=self.engine.draw(picture[None])))
+                continue
             for stylized, captured_at in batcher.add(picture, item.time):
                 self.stylized.put(_Captured(stylized, captured_at))
 

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from artify_stream.face_mode import FaceOptions, FaceStylizer
 from tests.face_mode.conftest import SAMPLE, frame_with, invert
@@ -133,10 +134,40 @@ def test_two_engines_drawing_frame_and_faces_at_once_give_what_one_engine_gives(
     frames = [frame_with([(head, 200 + 12 * i, 80)]) for i in range(4)] + [frame_with([])]
     second = lambda crops: invert(crops)  # noqa: E731 (another engine of the same "model")
     together, alone = FaceStylizer(invert, second), FaceStylizer(invert)
-    assert together._pool is not None and alone._pool is None
+    assert together._frame_turns is not None and alone._frame_turns is None
     for frame in frames:
         assert np.array_equal(together(frame[None]), alone(frame[None]))
     assert together.summary() == alone.summary()
+
+
+def test_frames_drawn_ahead_by_engines_in_turn_come_out_as_one_by_one(head):
+    """Live mode draws frame N+1 before it finishes (pastes the faces of) frame N, and on the CPU
+    draws the frames' cartoons by two engines in turn: each frame must come out as face mode draws
+    it alone, one frame after the other, and the engines must take turns."""
+    frames = [frame_with([(head, 200 + 12 * i, 80)]) for i in range(4)] + [frame_with([]), frame_with([(head, 250, 80)])]
+    drawn_by = []
+
+    def engine(name):
+        def draw(batch):
+            drawn_by.append(name)
+            return invert(batch)
+        return draw
+
+    ahead = FaceStylizer(engine("a"), invert, more_frame_engines=[engine("b")])
+    alone = FaceStylizer(invert)
+    previous, out = None, []
+    for frame in frames:
+        buffer = frame[None].copy()
+        drawing = ahead.draw(buffer)
+        buffer[...] = 0  # the caller reuses its buffer at once (live mode resizes the next frame into it)
+        if previous is not None:
+            out.append(ahead.finish(previous)[0])
+        previous = drawing
+    out.append(ahead.finish(previous)[0])
+    for frame, got in zip(frames, out):
+        assert np.array_equal(got, alone(frame[None])[0])
+    assert drawn_by == ["a", "b"] * 3
+    assert ahead.summary() == alone.summary()
 
 
 def test_cli_faces_and_faces_only(tiny_model, tmp_path):
@@ -158,7 +189,9 @@ def test_cli_faces_and_faces_only(tiny_model, tmp_path):
     assert r.returncode == 1 and "face-0.png" in r.stderr  # nothing overwritten without --overwrite
 
 
-def test_cli_live_in_face_mode_tracks_one_face(tiny_model, tmp_path, head):
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_cli_live_in_face_mode_tracks_one_face(tiny_model, tmp_path, head, engine):
+    """On ONNX Runtime on the CPU, live face mode draws two frames at once (engines in turn)."""
     import av
 
     clip = tmp_path / "cam.mp4"
@@ -169,9 +202,10 @@ def test_cli_live_in_face_mode_tracks_one_face(tiny_model, tmp_path, head):
             frame = av.VideoFrame.from_ndarray(frame_with([(head, 200 + i, 80)]), format="rgb24")
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
-    r = artify("live", clip, "--to", tmp_path / "rec.mp4", "--model", tiny_model, "--engine", "torch", "--faces",
+    r = artify("live", clip, "--to", tmp_path / "rec.mp4", "--model", tiny_model, "--engine", engine, "--faces",
                "--json")  # played at its own pace (2 s), as a camera would
     assert r.returncode == 0, r.stderr
+    assert ("2 frames drawn at once" in r.stderr) == (engine == "onnx")
     faces = json.loads(r.stdout.strip().splitlines()[-1])["faces"]
     # How many frames are stylized depends on the CPU's load; each has the one face, one identity.
     assert faces["identities"] == 1 and faces["faces_stylized"] == faces["frames"] > 0

@@ -4,7 +4,7 @@ from engines import EngineCache
 from engines.auto import MachineFacts, cpu_candidates
 from engines.formats import BackendChoice
 from engines.light import cpu_probe_key
-from frontends.engine_for import FACE_ENGINE_THREADS, EngineChoice, stylizer_for
+from frontends.engine_for import FACE_ENGINE_THREADS, LIVE_FRAMES_AT_ONCE, EngineChoice, stylizer_for
 
 
 def threads(engine) -> int:
@@ -34,6 +34,12 @@ def test_face_mode_on_the_cpu_draws_frame_and_faces_on_onnx_runtime_where_torch_
     # the faces' engine on one thread, the frame's on every core: the frame's cartoon is the longer
     assert threads(faced.faces.face_engine) == FACE_ENGINE_THREADS == 1 and threads(faced.faces.engine) == 0
     assert any("ONNX Runtime for the frame and the faces" in line for line in faced.lines)
+    # live, frames are finished while the next are drawn: two frame engines on one thread each, in turn
+    live = stylizer_for(model, choice, faces=True, live=True)
+    frame_engines = live.faces._frame_turns.engines
+    assert len(frame_engines) == LIVE_FRAMES_AT_ONCE == 2 and frame_engines[0] is live.faces.engine
+    assert [threads(e) for e in frame_engines] == [1, 1] and frame_engines[0] is not frame_engines[1]
+    assert any("2 frames drawn at once" in line for line in live.lines)
     explicit = stylizer_for(model, EngineChoice(BackendChoice.torch, device="cpu", cache_dir=cache.root), faces=True)
     assert explicit.faces.engine.spec.backend == "torch"  # what the user asked for is kept
 
