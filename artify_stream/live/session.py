@@ -28,6 +28,7 @@ from artify_stream.live.sources import SourceLost
 from artify_stream.live.stats import LiveStats
 from artify_stream.live.urls import redact
 from artify_stream.geometry import stylized_size
+from artify_stream.stages import Stages
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +189,7 @@ class LiveSession:
                        threading.Thread(target=self._distribute, args=(width, height, fps, self.feeders),
                                         name="distribute", daemon=True)]
             try:
-                for t in threads + [f.thread for f in self.feeders]:
-                    signals.held(t.start)  # a Ctrl-C lands between starts: each thread is running or never started
+                Stages.start(threads + [f.thread for f in self.feeders])  # each running, or never started
                 self._stylize_loop(width, height)
             finally:
                 signals.held(self._wind_up, threads)  # a second Ctrl-C meanwhile takes effect once it is done
